@@ -1,0 +1,102 @@
+"""waterdesk: route, store and divide a shared river's water between countries.
+
+Examples
+--------
+>>> import waterdesk as wd
+>>> scenario = wd.load_scenario("scenarios/chu-talas/baseline.toml")   # doctest: +SKIP
+>>> result = wd.run(scenario)                                          # doctest: +SKIP
+>>> result["supplied"].sum("time")                                     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version as _version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from waterdesk.errors import (
+    InfeasibleError,
+    InputError,
+    Problem,
+    SolverError,
+    WaterdeskError,
+    WaterdeskWarning,
+)
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from waterdesk.model.basin import Basin
+    from waterdesk.model.scenario import Scenario
+
+try:
+    __version__ = _version("waterdesk")
+except PackageNotFoundError:  # running from a source tree without install
+    __version__ = "0+unknown"
+
+__all__ = [
+    "__version__",
+    "load_basin",
+    "load_scenario",
+    "run",
+    "open_result",
+    "write_result",
+    "WaterdeskError",
+    "InputError",
+    "InfeasibleError",
+    "SolverError",
+    "Problem",
+    "WaterdeskWarning",
+]
+
+
+def load_basin(path: str | Path) -> "Basin":
+    """Read and check a basin file; raises `InputError` listing every problem."""
+    from waterdesk.io.load import load_basin as _load
+
+    return _load(path)
+
+
+def load_scenario(path: str | Path) -> "Scenario":
+    """Read and check a scenario file with its basin and inflows; raises `InputError`."""
+    from waterdesk.io.load import load_scenario as _load
+
+    return _load(path)
+
+
+def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
+        progress: Callable[[int], None] | None = None) -> "xr.Dataset":
+    """Run a scenario and return its result Dataset (SPEC §8).
+
+    Parameters
+    ----------
+    scenario : Scenario or path to a scenario file
+    output : path, optional
+        also write the result there (atomically) as NetCDF.
+    progress : callable, optional
+        called with the number of steps completed since the last call.
+    """
+    from waterdesk.result import to_dataset
+    from waterdesk.simulate import simulate
+
+    if not hasattr(scenario, "basin"):
+        scenario = load_scenario(scenario)  # type: ignore[arg-type]
+    sim = simulate(scenario, progress=progress)  # type: ignore[arg-type]
+    ds = to_dataset(sim, __version__)
+    if output is not None:
+        write_result(ds, output)
+    return ds
+
+
+def open_result(path: str | Path) -> "xr.Dataset":
+    """Open a result file written by waterdesk."""
+    from waterdesk.io.netcdf import open_result as _open
+
+    return _open(path)
+
+
+def write_result(ds: "xr.Dataset", path: str | Path) -> Path:
+    """Write a result Dataset as NetCDF, atomically (``.part`` then rename)."""
+    from waterdesk.io.netcdf import write_result as _write
+
+    return _write(ds, path)

@@ -1,0 +1,174 @@
+r"""The one-step allocation LP, declared in Pyomo and extracted once.
+
+Notation (all volumes in mcm over the step; Δ = step length in seconds × 1e-6)::
+
+    q[r]      entry volume of reach r             0 <= q[r] <= max_flow[r]·Δ
+    x[d]      delivery to demand d                0 <= x[d] <= R[d]   (request)
+    surplus[d] water reaching demand d beyond x[d] (forced by lagged canal water)
+    v[k]      end-of-step storage of reservoir k  lb[k] <= v[k] <= capacity[k]
+    rel[k]    release through turbines / outlets  0 <= rel[k] <= rel_max[k]·Δ
+    spill[k]  release over the spillway           >= 0
+    out[s]    outflow of sink s                   >= 0
+    M[p]      largest shortage fraction among the demands of priority level p, in [0, 1]
+
+Node balance, for every node n (reach r delivers a[r]·q[r] + b[r]·Δ, with
+a = (1-loss)·C_now and b = (1-loss)·(routed water already in the reach)):
+
+    Σ_{r→n} a[r] q[r] + Σ_{d returns to n} ((1-c[d]) x[d] + surplus[d])
+      - Σ_{n→r} q[r] - [n=d](x[d] + surplus[d]) - [n=s] out[s] - [n=k] v[k]
+      = - local[n]·Δ - Σ_{r→n} b[r]·Δ - [n=k](v0[k] - evap[k])
+
+Reservoir outlets: Σ_{k→r} q[r] = rel[k] + spill[k].
+
+Equal fraction within a priority level p (one row per demand):
+
+    x[d] + R[d]·M[p] >= R[d]                  (shortage fraction of d <= M[p])
+
+Objective (stage k of the lexicographic solve, see `solve.py`): for the level
+being decided, minimise α·ΣR·M[p] - Σ x[d] (largest shortage fraction first,
+then volume); lower levels enter with weights 10^-2 per level; storage is
+valued at 1e-5 per mcm and spill costs 1e-5 per mcm, so reservoirs keep water
+no demand needs and pass it through the turbines before the spillway.
+
+Per step only bounds, right-hand sides and two kinds of coefficient change
+(a[r], and R[d] in the equal-fraction rows); the Pyomo model is built once with
+placeholder values, passed through Pyomo's standard-form compiler, and the
+matrix is then driven directly in HiGHS (Pyomo is never on the per-step path).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from numpy.typing import NDArray
+from scipy import sparse
+
+from waterdesk.model.network import KIND_CODE, Network
+
+
+@dataclass(frozen=True)
+class StepLP:
+    """The extracted LP and where each quantity lives in it."""
+
+    a_matrix: sparse.csc_matrix     # (n_row, n_col)
+    row_sense: NDArray[np.int64]    # -1: >=, 0: ==, 1: <=
+    col_q: NDArray[np.int64]        # (n_reach,)
+    col_x: NDArray[np.int64]        # (n_dem,)
+    col_surplus: NDArray[np.int64]  # (n_dem,)
+    col_v: NDArray[np.int64]        # (n_res,)
+    col_rel: NDArray[np.int64]
+    col_spill: NDArray[np.int64]
+    col_out: NDArray[np.int64]      # (n_node,) -1 where the node is not a sink
+    col_m: NDArray[np.int64]        # (n_level,)
+    row_balance: NDArray[np.int64]  # (n_node,)
+    row_outlet: NDArray[np.int64]   # (n_res,)
+    row_share: NDArray[np.int64]    # (n_dem,)
+    levels: NDArray[np.int64]       # distinct priorities, highest (smallest number) first
+    dem_level: NDArray[np.int64]    # (n_dem,) index into levels
+    n_col: int
+    n_row: int
+
+
+def declare(net: Network) -> pyo.ConcreteModel:
+    """The one-step LP as a Pyomo model (placeholder data = 1), mirroring the docstring."""
+    m = pyo.ConcreteModel(name="waterdesk_step")
+    m.N = pyo.Set(initialize=range(net.n_node))
+    m.R = pyo.Set(initialize=range(net.n_reach))
+    m.D = pyo.Set(initialize=range(len(net.dem_ids)))
+    m.K = pyo.Set(initialize=range(len(net.res_ids)))
+    sinks = [n for n in range(net.n_node) if net.node_kind[n] == KIND_CODE["sink"]]
+    m.S = pyo.Set(initialize=sinks)
+    levels = sorted(set(int(p) for p in net.dem_priority))
+    m.P = pyo.Set(initialize=levels)
+
+    m.a = pyo.Param(m.R, initialize=1.0, mutable=True)        # current-step routing coefficient
+    m.request = pyo.Param(m.D, initialize=1.0, mutable=True)  # R[d]
+    m.rhs = pyo.Param(m.N, initialize=0.0, mutable=True)
+
+    m.q = pyo.Var(m.R, within=pyo.NonNegativeReals)
+    m.x = pyo.Var(m.D, within=pyo.NonNegativeReals)
+    m.surplus = pyo.Var(m.D, within=pyo.NonNegativeReals)
+    m.v = pyo.Var(m.K, within=pyo.NonNegativeReals)
+    m.rel = pyo.Var(m.K, within=pyo.NonNegativeReals)
+    m.spill = pyo.Var(m.K, within=pyo.NonNegativeReals)
+    m.out = pyo.Var(m.S, within=pyo.NonNegativeReals)
+    m.M = pyo.Var(m.P, bounds=(0.0, 1.0))
+
+    res_of_node = {int(n): k for k, n in enumerate(net.res_node)}
+    dem_of_node = {int(n): d for d, n in enumerate(net.dem_node)}
+
+    def balance(model: pyo.ConcreteModel, n: int) -> pyo.Expression:
+        inflow = sum(model.a[r] * model.q[r] for r in model.R if net.reach_to[r] == n)
+        returned = sum((1.0 - net.dem_consumptive[d]) * model.x[d] + model.surplus[d]
+                       for d in model.D if net.dem_return_node[d] == n)
+        outflow = sum(model.q[r] for r in model.R if net.reach_from[r] == n)
+        if n in dem_of_node:
+            d = dem_of_node[n]
+            outflow += model.x[d] + model.surplus[d]
+        if n in sinks:
+            outflow += model.out[n]
+        if n in res_of_node:
+            outflow += model.v[res_of_node[n]]
+        return inflow + returned - outflow == model.rhs[n]
+
+    m.mass_balance = pyo.Constraint(m.N, rule=balance)
+
+    def outlet(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        node = net.res_node[k]
+        return sum(model.q[r] for r in model.R if net.reach_from[r] == node) \
+            - model.rel[k] - model.spill[k] == 0.0
+
+    m.outlet = pyo.Constraint(m.K, rule=outlet)
+
+    def share(model: pyo.ConcreteModel, d: int) -> pyo.Expression:
+        return model.x[d] + model.request[d] * model.M[int(net.dem_priority[d])] >= model.request[d]
+
+    m.equal_fraction = pyo.Constraint(m.D, rule=share)
+    # documentation objective: the first stage of the lexicographic solve
+    m.objective = pyo.Objective(expr=sum(m.M[p] for p in m.P) - 1e-5 * sum(m.v[k] for k in m.K)
+                                + 1e-5 * sum(m.spill[k] for k in m.K), sense=pyo.minimize)
+    return m
+
+
+def extract(net: Network) -> StepLP:
+    """Declare the model and extract its matrix once (Pyomo's standard-form compiler)."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    model = declare(net)
+    form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    col_of = {id(v): j for j, v in enumerate(form.columns)}
+
+    def cols(component: pyo.Var, keys: list[int]) -> NDArray[np.int64]:
+        return np.array([col_of[id(component[k])] for k in keys], dtype=np.int64)
+
+    row_sense = np.array([entry.bound_type for entry in form.rows], dtype=np.int64)
+    row_of: dict[tuple[str, int], int] = {}
+    for i, entry in enumerate(form.rows):
+        con = entry.constraint
+        row_of[(con.parent_component().local_name, con.index())] = i
+    n_dem = len(net.dem_ids)
+    n_res = len(net.res_ids)
+    levels = np.array(sorted(set(int(p) for p in net.dem_priority)), dtype=np.int64)
+    col_out = np.full(net.n_node, -1, dtype=np.int64)
+    for n in model.S:
+        col_out[n] = col_of[id(model.out[n])]
+    return StepLP(
+        a_matrix=sparse.csc_matrix(form.A),
+        row_sense=row_sense,
+        col_q=cols(model.q, list(range(net.n_reach))),
+        col_x=cols(model.x, list(range(n_dem))),
+        col_surplus=cols(model.surplus, list(range(n_dem))),
+        col_v=cols(model.v, list(range(n_res))),
+        col_rel=cols(model.rel, list(range(n_res))),
+        col_spill=cols(model.spill, list(range(n_res))),
+        col_out=col_out,
+        col_m=cols(model.M, [int(p) for p in levels]),
+        row_balance=np.array([row_of[("mass_balance", n)] for n in range(net.n_node)], dtype=np.int64),
+        row_outlet=np.array([row_of[("outlet", k)] for k in range(n_res)], dtype=np.int64),
+        row_share=np.array([row_of[("equal_fraction", d)] for d in range(n_dem)], dtype=np.int64),
+        levels=levels,
+        dem_level=np.searchsorted(levels, net.dem_priority).astype(np.int64),
+        n_col=len(form.columns),
+        n_row=len(form.rows),
+    )

@@ -1,0 +1,246 @@
+"""Drive HiGHS in place: one LP per step, changed by bounds, costs and a few coefficients.
+
+Strict priorities and equal fractions are solved lexicographically:
+
+1. stage k = the highest priority level not yet decided; costs as in
+   `formulation` (level k first, lower levels discounted 10^-2 per level);
+2. water-filling within level k: the demands whose shortage fraction equals
+   M[k] and whose equal-fraction row is binding (non-zero dual) cannot do better;
+   their deliveries are fixed and M[k] is minimised again over the others, until
+   none is left (max-min fairness, exact "where the network allows");
+3. level k is fixed (each delivery's lower bound set to what it got) and the
+   next level that is short in the current solution becomes stage k+1.
+
+A step where no demand is short costs one warm-started solve; each extra short
+level costs one more. HiGHS keeps its basis between calls (hot start), runs with
+threads=1 (set before the first run in the process) and without presolve.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from waterdesk.allocate.formulation import StepLP
+from waterdesk.errors import InfeasibleError, SolverError
+
+ALPHA = 100.0          # weight of the largest shortage fraction against volume, per level
+LOWER_LEVEL = 1e-2     # discount per level below the one being decided
+FLOOR = 1e-4           # smallest weight a demand gets (stays above storage value)
+STORAGE_VALUE = 1e-5   # per mcm kept in a reservoir
+SPILL_COST = 1e-5      # per mcm over the spillway
+SURPLUS_COST = 1e3     # per mcm forced onto a demand beyond its request
+TOL = 1e-7
+
+_threads_set = False
+
+
+def _highs() -> "object":
+    import highspy
+
+    global _threads_set
+    h = _quiet(highspy.Highs)
+    h.setOptionValue("output_flag", False)
+    if not _threads_set:
+        # must precede the first run() in the process, or HiGHS errors (perf-baseline §2)
+        highspy.Highs.resetGlobalScheduler(True)
+        _threads_set = True
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("presolve", "off")
+    return h
+
+
+def _quiet(factory: "type") -> "object":
+    """Construct without HiGHS's banner on the process's stdout (fd 1)."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return factory()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class StepSolver:
+    """One HiGHS instance holding the step LP; `solve` returns the column values."""
+
+    def __init__(self, lp: StepLP) -> None:
+        import highspy
+
+        self.lp = lp
+        self.h = _highs()
+        model = highspy.HighsLp()
+        model.num_col_ = lp.n_col
+        model.num_row_ = lp.n_row
+        inf = highspy.kHighsInf
+        self.inf = inf
+        model.col_cost_ = np.zeros(lp.n_col)
+        model.col_lower_ = np.zeros(lp.n_col)
+        model.col_upper_ = np.full(lp.n_col, inf)
+        model.row_lower_ = np.where(lp.row_sense <= 0, 0.0, -inf)
+        model.row_upper_ = np.where(lp.row_sense >= 0, 0.0, inf)
+        a = lp.a_matrix
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = a.indptr.astype(np.int32)
+        model.a_matrix_.index_ = a.indices.astype(np.int32)
+        model.a_matrix_.value_ = a.data.astype(np.float64)
+        model.a_matrix_.num_col_ = lp.n_col
+        model.a_matrix_.num_row_ = lp.n_row
+        self.h.passModel(model)
+        self._all_cols = np.arange(lp.n_col, dtype=np.int32)
+        self._all_rows = np.arange(lp.n_row, dtype=np.int32)
+        self._coef: dict[tuple[int, int], float] = {}
+        self.solves = 0
+        self.iterations = 0
+
+    # ------------------------------------------------------------------ updates
+    def set_coefficients(self, rows: NDArray[np.int64], cols: NDArray[np.int64],
+                         values: NDArray[np.float64]) -> None:
+        for r, c, v in zip(rows.tolist(), cols.tolist(), values.tolist()):
+            if self._coef.get((r, c)) != v:
+                self.h.changeCoeff(r, c, v)
+                self._coef[(r, c)] = v
+
+    def solve_step(self, col_lower: NDArray[np.float64], col_upper: NDArray[np.float64],
+                   row_lower: NDArray[np.float64], row_upper: NDArray[np.float64],
+                   request: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Lexicographic, equal-fraction allocation of one step; returns column values."""
+        lp = self.lp
+        h = self.h
+        self._col_upper = col_upper
+        h.changeColsBounds(lp.n_col, self._all_cols, col_lower, col_upper)
+        h.changeRowsBounds(lp.n_row, self._all_rows, row_lower, row_upper)
+        n_level = len(lp.levels)
+        level_request = np.zeros(n_level)
+        np.add.at(level_request, lp.dem_level, request)
+        active = request > 0
+        lower = col_lower.copy()
+        row_lo = row_lower.copy()
+        stage = 0
+        x = self._run(self._costs(0, level_request))
+        while True:
+            short = self._short_levels(x, request, active, stage)
+            if short.size == 0:
+                return x
+            level = int(short[0])
+            if level != stage:
+                # levels between stage and `level` are fully served: keep them so
+                self._fix_levels(x, range(stage, level), lower, row_lo)
+                x = self._run(self._costs(level, level_request))
+                if not self._level_short(x, request, active, level):
+                    stage = level + 1
+                    self._fix_levels(x, [level], lower, row_lo)
+                    continue
+            x = self._water_fill(x, level, request, active, lower, row_lo, level_request)
+            self._fix_levels(x, [level], lower, row_lo)
+            stage = level + 1
+            if stage >= n_level:
+                return x
+            x = self._run(self._costs(stage, level_request))
+
+    # ------------------------------------------------------------------ helpers
+    def _costs(self, stage: int, level_request: NDArray[np.float64]) -> NDArray[np.float64]:
+        lp = self.lp
+        cost = np.zeros(lp.n_col)
+        weight = np.zeros(len(lp.levels))
+        for k in range(stage, len(lp.levels)):
+            weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
+        cost[lp.col_x] = -weight[lp.dem_level]
+        cost[lp.col_m] = ALPHA * weight * level_request
+        cost[lp.col_v] = -STORAGE_VALUE
+        cost[lp.col_spill] = SPILL_COST
+        cost[lp.col_surplus] = SURPLUS_COST
+        return cost
+
+    def _run(self, cost: NDArray[np.float64]) -> NDArray[np.float64]:
+        import highspy
+
+        h = self.h
+        h.changeColsCost(self.lp.n_col, self._all_cols, cost)
+        status = h.run()
+        self.solves += 1
+        model_status = h.getModelStatus()
+        if model_status == highspy.HighsModelStatus.kOptimal:
+            self.iterations += h.getInfo().simplex_iteration_count
+            return np.asarray(h.getSolution().col_value)
+        if model_status in (highspy.HighsModelStatus.kInfeasible,
+                            highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            raise InfeasibleError("the physical bounds of this step cannot all hold")
+        # one retry from a cold start before calling it a solver failure
+        h.clearSolver()
+        h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            return np.asarray(h.getSolution().col_value)
+        raise SolverError(f"HiGHS returned {h.modelStatusToString(h.getModelStatus())} ({status})")
+
+    def _fractions(self, x: NDArray[np.float64], request: NDArray[np.float64],
+                   active: NDArray[np.bool_]) -> NDArray[np.float64]:
+        got = x[self.lp.col_x]
+        frac = np.zeros_like(request)
+        frac[active] = 1.0 - got[active] / request[active]
+        return frac
+
+    def _level_short(self, x: NDArray[np.float64], request: NDArray[np.float64],
+                     active: NDArray[np.bool_], level: int) -> bool:
+        frac = self._fractions(x, request, active)
+        mine = self.lp.dem_level == level
+        return bool(np.any(frac[mine] * request[mine] > TOL))
+
+    def _short_levels(self, x: NDArray[np.float64], request: NDArray[np.float64],
+                      active: NDArray[np.bool_], stage: int) -> NDArray[np.int64]:
+        frac = self._fractions(x, request, active)
+        short = frac * request > TOL
+        levels = np.unique(self.lp.dem_level[short])
+        return levels[levels >= stage]
+
+    def _fix_levels(self, x: NDArray[np.float64], levels: "range | list[int]",
+                    lower: NDArray[np.float64], row_lo: NDArray[np.float64]) -> None:
+        lp = self.lp
+        dems = np.flatnonzero(np.isin(lp.dem_level, list(levels)))
+        if dems.size == 0:
+            return
+        cols = lp.col_x[dems]
+        lower[cols] = np.maximum(0.0, x[cols] - TOL)
+        self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols],
+                                np.asarray(self._upper(cols)))
+        rows = lp.row_share[dems]
+        row_lo[rows] = -self.inf
+        self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows],
+                                np.full(len(rows), self.inf))
+
+    def _upper(self, cols: NDArray[np.int64]) -> NDArray[np.float64]:
+        return self._col_upper[cols]
+
+    def _water_fill(self, x: NDArray[np.float64], level: int, request: NDArray[np.float64],
+                    active: NDArray[np.bool_], lower: NDArray[np.float64],
+                    row_lo: NDArray[np.float64], level_request: NDArray[np.float64]) -> NDArray[np.float64]:
+        lp = self.lp
+        free = np.flatnonzero((lp.dem_level == level) & active)
+        while free.size:
+            m = x[lp.col_m[level]]
+            frac = self._fractions(x, request, active)
+            if m * level_request[level] <= TOL:
+                return x
+            at_max = free[frac[free] >= m - 1e-9]
+            duals = np.asarray(self.h.getSolution().row_dual)[lp.row_share[at_max]]
+            bottleneck = at_max[np.abs(duals) > 1e-12]
+            if bottleneck.size == 0:
+                bottleneck = at_max
+            if bottleneck.size == free.size or bottleneck.size == 0:
+                return x
+            # freeze the bottleneck demands at what they get, then lift the others
+            cols = lp.col_x[bottleneck]
+            lower[cols] = np.maximum(0.0, x[cols] - TOL)
+            self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols],
+                                    np.asarray(self._upper(cols)))
+            rows = lp.row_share[bottleneck]
+            row_lo[rows] = -self.inf
+            self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows],
+                                    np.full(len(rows), self.inf))
+            free = np.setdiff1d(free, bottleneck)
+            x = self._run(self._costs(level, level_request))
+        return x

@@ -1,0 +1,109 @@
+"""Read inflow data (SPEC §4): NetCDF ``inflow(time, node)`` or CSV, in m3 s-1."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from waterdesk.errors import Problem
+from waterdesk.model.scenario import InflowData
+
+
+def _period_ends(start: np.ndarray) -> np.ndarray:
+    """Ends of periods given their starts; the last one repeats the spacing
+    (a whole calendar month when the data are monthly)."""
+    start = start.astype("datetime64[D]")
+    if len(start) == 1:
+        return start + np.timedelta64(1, "D")
+    ends = np.empty_like(start)
+    ends[:-1] = start[1:]
+    gap = (start[-1] - start[-2]).astype(int)
+    if 28 <= gap <= 31:
+        ends[-1] = (start[-1].astype("datetime64[M]") + 1).astype("datetime64[D]")
+    else:
+        ends[-1] = start[-1] + (start[-1] - start[-2])
+    return ends
+
+
+def read_inflows(path: Path, where: str = "inflows") -> tuple[InflowData | None, list[Problem]]:
+    """Read an inflow file. Returns the data, or None and the problems found."""
+    if not path.exists():
+        return None, [Problem(path, None, where, "file not found")]
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".nc", ".nc4", ".netcdf"):
+            data, problems = _read_netcdf(path)
+        elif suffix == ".csv":
+            data, problems = _read_csv(path)
+        else:
+            return None, [Problem(path, None, where, "inflow file must be NetCDF (.nc) or CSV (.csv)")]
+    except (OSError, ValueError, KeyError) as err:
+        return None, [Problem(path, None, where, f"cannot read inflow data: {err}")]
+    if data is not None:
+        problems += _check_values(path, data)
+    return (data if not problems else None), problems
+
+
+def _read_netcdf(path: Path) -> tuple[InflowData | None, list[Problem]]:
+    import xarray as xr
+
+    with xr.open_dataset(path) as ds:
+        if "inflow" not in ds:
+            return None, [Problem(path, None, "inflow", "variable 'inflow(time, node)' not found")]
+        da = ds["inflow"]
+        problems = []
+        units = da.attrs.get("units", "")
+        if units.replace("^", "").replace("**", "") not in ("m3 s-1", "m3/s", "m3.s-1"):
+            problems.append(Problem(path, None, "inflow.units", f"must be 'm3 s-1', got {units!r}"))
+        if set(da.dims) - {"time", "node"}:
+            problems.append(Problem(path, None, "inflow", f"dimensions must be (time, node), got {da.dims}"))
+        if problems:
+            return None, problems
+        da = da.transpose("time", "node")
+        start = np.asarray(da["time"].values).astype("datetime64[D]")
+        nodes = tuple(str(n) for n in da["node"].values)
+        values = np.asarray(da.values, dtype=np.float64)
+    return InflowData(nodes, start, _period_ends(start), values, source=str(path)), []
+
+
+def _read_csv(path: Path) -> tuple[InflowData | None, list[Problem]]:
+    with path.open(newline="") as fh:
+        rows = list(csv.reader(fh))
+    rows = [r for r in rows if r and not r[0].startswith("#")]
+    if not rows or rows[0][0].strip() != "time":
+        return None, [Problem(path, 1, "time", "first column must be 'time' (ISO dates, period starts)")]
+    header = [h.strip() for h in rows[0]]
+    problems = []
+    starts, values = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        try:
+            starts.append(np.datetime64(row[0].strip(), "D"))
+            values.append([float(v) for v in row[1:]])
+        except ValueError as err:
+            problems.append(Problem(path, number, "", f"cannot read row: {err}"))
+        if len(row) != len(header):
+            problems.append(Problem(path, number, "", f"has {len(row)} columns, header has {len(header)}"))
+    if problems:
+        return None, problems[:10]
+    start = np.array(starts, dtype="datetime64[D]")
+    return InflowData(tuple(header[1:]), start, _period_ends(start),
+                      np.array(values, dtype=np.float64).reshape(len(starts), len(header) - 1),
+                      source=str(path)), []
+
+
+def _check_values(path: Path, data: InflowData) -> list[Problem]:
+    problems = []
+    if len(data.start) and np.any(np.diff(data.start.astype(np.int64)) <= 0):
+        problems.append(Problem(path, None, "time", "times must increase"))
+    bad = ~np.isfinite(data.values_m3s)
+    for j in np.flatnonzero(bad.any(axis=0)):
+        t = int(np.flatnonzero(bad[:, j])[0])
+        problems.append(Problem(path, None, f"inflow[{data.node[j]}]",
+                                f"missing value at {data.start[t]} ({int(bad[:, j].sum())} in all)"))
+    neg = data.values_m3s < 0
+    for j in np.flatnonzero(neg.any(axis=0)):
+        t = int(np.flatnonzero(neg[:, j])[0])
+        problems.append(Problem(path, None, f"inflow[{data.node[j]}]",
+                                f"negative inflow {data.values_m3s[t, j]} m3 s-1 at {data.start[t]}"))
+    return problems

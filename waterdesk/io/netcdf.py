@@ -1,0 +1,47 @@
+"""Write and read result files. Writes go to ``<path>.part`` and are renamed into
+place only when complete, so a failed run never leaves a half-written file."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import xarray as xr
+
+from waterdesk.errors import InputError, Problem
+
+
+def write_result(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write a result Dataset as NetCDF-4 (compressed), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    encoding = {
+        name: {"zlib": True, "complevel": 4}
+        for name, var in ds.data_vars.items() if var.dtype.kind == "f"
+    }
+    encoding["time"] = {"units": "days since 1900-01-01", "calendar": "proleptic_gregorian",
+                        "dtype": "float64"}
+    encoding["time_bounds"] = {"units": "days since 1900-01-01", "calendar": "proleptic_gregorian",
+                               "dtype": "float64"}
+    try:
+        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4", encoding=encoding)
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def open_result(path: str | Path) -> xr.Dataset:
+    """Open a waterdesk result file (loaded into memory, file closed)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError([Problem(path, None, "", "file not found")])
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            loaded = ds.load()
+    except (OSError, ValueError) as err:
+        raise InputError([Problem(path, None, "", f"not a readable NetCDF file ({err})")]) from None
+    if "waterdesk_version" not in loaded.attrs:
+        raise InputError([Problem(path, None, "", "not a waterdesk result (no waterdesk_version attribute)")])
+    return loaded

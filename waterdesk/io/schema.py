@@ -1,0 +1,281 @@
+"""pydantic models mirroring the basin and scenario files (SPEC §4-5).
+
+Every model forbids unknown keys, so a typo such as ``capacity_mcm3`` is caught
+and answered with the closest known key. Dimensional keys carry their unit as a
+suffix; a key without it is unknown.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Twelve = Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=12, max_length=12)]
+Curve = Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]], Field(min_length=2)]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+NodeId = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BasinInfo(_Strict):
+    name: NodeId
+    title: str = ""
+    description: str = ""
+    countries: Annotated[list[Country], Field(min_length=1)]
+    inflows: str = Field(description="inflow file relative to the basin file: NetCDF or CSV")
+
+
+class _NodeBase(_Strict):
+    id: NodeId
+    name: str = ""
+    country: Country
+
+
+class InflowNode(_NodeBase):
+    kind: Literal["inflow"]
+
+
+class JunctionNode(_NodeBase):
+    kind: Literal["junction"]
+
+
+class GaugeNode(_NodeBase):
+    kind: Literal["gauge"]
+
+
+class SinkNode(_NodeBase):
+    kind: Literal["sink"]
+
+
+class ReservoirNode(_NodeBase):
+    kind: Literal["reservoir"]
+    capacity_mcm: Annotated[float, Field(gt=0)]
+    dead_storage_mcm: Annotated[float, Field(ge=0)] = 0.0
+    initial_storage_mcm: Annotated[float, Field(ge=0)]
+    area_curve: Curve = Field(description="[[storage_mcm, area_km2], ...], storage increasing")
+    evaporation_mm: Twelve = Field(default_factory=lambda: [0.0] * 12)
+    installed_mw: Annotated[float, Field(gt=0)] | None = None
+    turbine_max_m3s: Annotated[float, Field(gt=0)] | None = None
+    efficiency: Annotated[float, Field(gt=0, le=1)] | None = None
+    head_curve: Curve | None = Field(default=None, description="[[storage_mcm, head_m], ...]")
+    outlet_max_m3s: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="bottom-outlet capacity without turbines; above it is spill"
+    )
+
+
+class DemandNode(_NodeBase):
+    kind: Literal["demand"]
+    sector: Literal["irrigation", "municipal", "industrial", "environment"]
+    priority: Annotated[int, Field(ge=1)]
+    monthly_mcm: Twelve = Field(description="volume requested in each calendar month, Jan..Dec")
+    consumptive_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
+    return_to: NodeId | None = None
+
+
+Node = Annotated[
+    Union[InflowNode, JunctionNode, GaugeNode, SinkNode, ReservoirNode, DemandNode],
+    Field(discriminator="kind"),
+]
+NODE_MODELS: dict[str, type[_NodeBase]] = {
+    "inflow": InflowNode,
+    "junction": JunctionNode,
+    "gauge": GaugeNode,
+    "sink": SinkNode,
+    "reservoir": ReservoirNode,
+    "demand": DemandNode,
+}
+
+
+class Reach(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    id: NodeId | None = None
+    from_: NodeId = Field(alias="from")
+    to: NodeId
+    kind: Literal["river", "canal"] = "river"
+    routing: Literal["none", "lag", "muskingum"] = "none"
+    k_days: Annotated[float, Field(ge=0)] = 0.0
+    x: Annotated[float, Field(ge=0, le=0.5)] = 0.2
+    loss_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    max_flow_m3s: Annotated[float, Field(ge=0)] | None = None
+
+
+class BasinFile(_Strict):
+    basin: BasinInfo
+    node: Annotated[list[Node], Field(min_length=1)]
+    reach: list[Reach] = Field(default_factory=list)
+
+
+class ScenarioInfo(_Strict):
+    name: NodeId
+    title: str = ""
+    description: str = Field(default="", description="the question this scenario answers")
+    basin: str = Field(description="basin file, relative to this file")
+    start: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    end: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    timestep: Literal["day", "dekad", "month"] = "month"
+    mode: Literal["step", "horizon"] = "step"
+    horizon: str | None = None
+
+
+class Inflows(_Strict):
+    scale: Annotated[float, Field(ge=0)] | Annotated[
+        list[Annotated[float, Field(ge=0)]], Field(min_length=12, max_length=12)
+    ] = 1.0
+    file: str | None = None
+
+
+class Demands(_Strict):
+    scale: Annotated[float, Field(ge=0)] | dict[str, Annotated[float, Field(ge=0)]] = 1.0
+
+
+class Output(_Strict):
+    path: str | None = None
+
+
+class ScenarioFile(_Strict):
+    scenario: ScenarioInfo
+    inflows: Inflows = Field(default_factory=Inflows)
+    demands: Demands = Field(default_factory=Demands)
+    output: Output = Field(default_factory=Output)
+
+
+def json_schema(kind: str) -> dict[str, Any]:
+    """JSON Schema of a file kind (``basin`` or ``scenario``) for editors."""
+    models: dict[str, type[BaseModel]] = {"basin": BasinFile, "scenario": ScenarioFile}
+    schema = models[kind].model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"waterdesk {kind} file"
+    return schema
+
+
+# ---------------------------------------------------------------- error messages
+
+def _model_at(root: type[BaseModel], loc: tuple[Any, ...], data: Any) -> type[BaseModel] | None:
+    """The pydantic model that owns the last key of `loc` (for 'did you mean')."""
+    model: Any = root
+    value = data
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            value = value[part] if isinstance(value, list) and part < len(value) else None
+            continue
+        if model is None or not hasattr(model, "model_fields"):
+            return None
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        field = fields.get(part)
+        if field is None:
+            if part in NODE_MODELS:  # discriminator tag in the location
+                model = NODE_MODELS[part]
+                continue
+            return None
+        value = value.get(part) if isinstance(value, dict) else None
+        model = _unwrap(field.annotation, value)
+    return model
+
+
+def _unwrap(annotation: Any, value: Any) -> Any:
+    """Find a BaseModel inside list[...] / Union[...] / Annotated[...]."""
+    import typing
+
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if origin is Annotated:
+        return _unwrap(typing.get_args(annotation)[0], value)
+    if origin in (list, Union) or str(origin) == "types.UnionType":
+        args = typing.get_args(annotation)
+        if origin is list:
+            return _unwrap(args[0], value[0] if isinstance(value, list) and value else None)
+        kind = value.get("kind") if isinstance(value, dict) else None
+        if kind in NODE_MODELS:
+            return NODE_MODELS[kind]
+        for arg in args:
+            found = _unwrap(arg, value)
+            if found is not None:
+                return found
+    return None
+
+
+def _describe(err: dict[str, Any], known: list[str]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx", {})
+    got = err.get("input")
+    if kind == "extra_forbidden":
+        key = str(err["loc"][-1])
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(sorted(known))}"
+        return f"unknown key {key}{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        op = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<",
+              "less_than_equal": "<="}[kind]
+        bound = ctx.get({"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
+                         "less_than_equal": "le"}[kind])
+        return f"must be {op} {bound}, got {got!r}"
+    if kind in ("too_short", "too_long"):
+        expected = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        size = len(got) if hasattr(got, "__len__") else ctx.get("actual_length")
+        if str(err["loc"][-1]) in _TWELVE:
+            return f"needs 12 monthly values (January..December), got {size}"
+        word = "at least" if kind == "too_short" else "at most"
+        return f"needs {word} {expected} values, got {size}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}, got {got!r}"
+    if kind in ("union_tag_invalid",):
+        return f"kind must be one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
+    if kind == "union_tag_not_found":
+        return "required key kind is missing"
+    if kind == "string_pattern_mismatch":
+        pattern = ctx.get("pattern", "")
+        if pattern == r"^[A-Z]{2}$":
+            return f"must be an ISO 3166 alpha-2 country code (e.g. KG), got {got!r}"
+        if pattern.startswith(r"^\d{4}"):
+            return f"must be a date YYYY-MM-DD, got {got!r}"
+        return f"must contain only letters, digits, '_' and '-', got {got!r}"
+    if kind in ("float_type", "float_parsing", "int_type", "int_parsing", "int_from_float"):
+        what = "a number" if kind.startswith("float") else "a whole number"
+        return f"must be {what}, got {got!r}"
+    if kind in ("string_type",):
+        return f"must be text, got {got!r}"
+    if kind in ("list_type",):
+        return f"must be a list, got {got!r}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"must be a table, got {got!r}"
+    return f"{err['msg']}, got {got!r}" if got is not None else str(err["msg"])
+
+
+def validation_problems(
+    root: type[BaseModel], data: dict[str, Any], error: ValidationError
+) -> list[tuple[tuple[Any, ...], str]]:
+    """Turn a pydantic ValidationError into (location, message) pairs.
+
+    Union branches that fail for the 'wrong' member (e.g. a float where a table
+    of scales was also allowed) are merged into one message per location.
+    """
+    out: dict[tuple[Any, ...], str] = {}
+    for err in error.errors():
+        loc = tuple(err["loc"])
+        # drop discriminator / union branch names pydantic inserts into locations
+        clean = tuple(p for p in loc if not (isinstance(p, str) and (p in NODE_MODELS or
+                      p.startswith(("float", "list[", "dict[", "constrained", "function")))))
+        model = _model_at(root, loc, data)
+        known = [f.alias or n for n, f in model.model_fields.items()] if model else []
+        message = _describe({**err, "loc": clean}, known)
+        if clean in out and not out[clean].startswith(_TYPE_MISMATCH):
+            continue  # one line per location; a type mismatch gives way to a specific message
+        out[clean] = message
+    # a union member that failed only because the value had another type is noise
+    # when a deeper location explains the real problem
+    return [
+        (loc, msg) for loc, msg in out.items()
+        if not (msg.startswith(_TYPE_MISMATCH) and any(
+            other[: len(loc)] == loc and len(other) > len(loc) for other in out))
+    ]
+
+
+_TYPE_MISMATCH = ("must be a number", "must be a list", "must be a table", "must be text")
+_TWELVE = {"evaporation_mm", "monthly_mcm", "scale", "energy_target_gwh", "target_storage_mcm"}

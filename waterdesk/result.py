@@ -1,0 +1,106 @@
+"""Simulation arrays -> an xarray.Dataset with CF-1.10 metadata (SPEC §8). Does not write."""
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+import xarray as xr
+
+from waterdesk.model.network import KIND_CODE
+from waterdesk.simulate import Simulation
+
+_KIND_NAME = {v: k for k, v in KIND_CODE.items()}
+
+#: name -> (dims, units, long_name)
+VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "natural_flow": (("time", "node"), "m3 s-1", "natural (unmanaged) flow leaving the node"),
+    "node_flow": (("time", "node"), "m3 s-1", "managed flow leaving the node (arriving, for demands and sinks)"),
+    "local_inflow": (("time", "node"), "m3 s-1", "external inflow entering at the node"),
+    "reach_flow": (("time", "reach"), "m3 s-1", "flow entering the reach"),
+    "reach_outflow": (("time", "reach"), "m3 s-1", "flow leaving the reach after routing and losses"),
+    "storage": (("time", "reservoir"), "mcm", "reservoir storage at the end of the step"),
+    "release": (("time", "reservoir"), "m3 s-1", "release through turbines and outlets"),
+    "spill": (("time", "reservoir"), "m3 s-1", "release over the spillway"),
+    "evaporation": (("time", "reservoir"), "mcm", "open-water evaporation over the step"),
+    "energy": (("time", "reservoir"), "GWh", "hydropower energy generated over the step"),
+    "requested": (("time", "demand"), "mcm", "volume requested over the step"),
+    "supplied": (("time", "demand"), "mcm", "volume delivered over the step"),
+    "shortage": (("time", "demand"), "mcm", "requested minus supplied"),
+    "withdrawal_by_country": (("time", "country"), "mcm", "volume delivered to the demands of each country"),
+    "mass_balance_error": (("time", "node"), "mcm",
+                           "inflow - outflow - storage change - evaporation - consumption"),
+}
+
+
+def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
+    """Build the result Dataset of a run."""
+    net = sim.network
+    sc = sim.scenario
+    countries = list(sc.basin.countries)
+    by_country = np.zeros((len(sim.steps), len(countries)))
+    for d, country in enumerate(net.dem_country):
+        by_country[:, countries.index(country)] += sim.supplied[:, d]
+    values = {
+        "natural_flow": sim.natural_flow, "node_flow": sim.node_flow, "local_inflow": sim.local_inflow,
+        "reach_flow": sim.reach_flow, "reach_outflow": sim.reach_outflow, "storage": sim.storage,
+        "release": sim.release, "spill": sim.spill, "evaporation": sim.evaporation,
+        "energy": sim.energy, "requested": sim.requested, "supplied": sim.supplied,
+        "shortage": sim.requested - sim.supplied, "withdrawal_by_country": by_country,
+        "mass_balance_error": sim.mass_balance_error,
+    }
+    data_vars = {}
+    for name, (dims, units, long_name) in VARIABLES.items():
+        data_vars[name] = xr.Variable(dims, values[name], {"units": units, "long_name": long_name})
+    nodes = sc.basin.nodes
+    coords = {
+        "time": xr.Variable("time", sim.steps.start.astype("datetime64[ns]"),
+                            {"standard_name": "time", "long_name": "start of the time step",
+                             "bounds": "time_bounds"}),
+        "node": xr.Variable("node", list(net.node_ids), {"long_name": "node id"}),
+        "reach": xr.Variable("reach", list(net.reach_ids), {"long_name": "reach id"}),
+        "reservoir": xr.Variable("reservoir", list(net.res_ids), {"long_name": "reservoir node id"}),
+        "demand": xr.Variable("demand", list(net.dem_ids), {"long_name": "demand node id"}),
+        "country": xr.Variable("country", countries, {"long_name": "ISO 3166 alpha-2 country code"}),
+        "node_kind": xr.Variable("node", [_KIND_NAME[int(k)] for k in net.node_kind]),
+        "node_country": xr.Variable("node", [n.country for n in nodes]),
+        "reach_from": xr.Variable("reach", [net.node_ids[i] for i in net.reach_from]),
+        "reach_to": xr.Variable("reach", [net.node_ids[i] for i in net.reach_to]),
+        "reservoir_capacity": xr.Variable("reservoir", net.res_capacity_mcm, {"units": "mcm"}),
+        "demand_country": xr.Variable("demand", list(net.dem_country)),
+        "demand_sector": xr.Variable("demand", list(net.dem_sector)),
+        "demand_priority": xr.Variable("demand", net.dem_priority.astype(np.int32)),
+        "demand_return_to": xr.Variable("demand", [net.node_ids[i] if i >= 0 else "" for i in net.dem_return_node]),
+        "demand_consumptive_fraction": xr.Variable("demand", net.dem_consumptive, {"units": "1"}),
+    }
+    bounds = np.stack([sim.steps.start, sim.steps.end], axis=1).astype("datetime64[ns]")
+    data_vars["time_bounds"] = xr.Variable(("time", "nv"), bounds)
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    attrs = {
+        "Conventions": "CF-1.10",
+        "title": sc.title or f"waterdesk run of {sc.name}",
+        "basin": sc.basin.name,
+        "scenario": sc.name,
+        "scenario_description": sc.description,
+        "scenario_file": str(sc.path or ""),
+        "scenario_sha256": sc.inputs_sha256,
+        "waterdesk_version": version,
+        "timestep": sc.timestep,
+        "mode": sc.mode,
+        "solver": _solver_name(),
+        "inflow_source": sc.inflows.source,
+        "inflow_scale": str(sc.inflow_scale),
+        "demand_scale": str(sc.demand_scale),
+        "history": f"{now} waterdesk {version}: run {sc.path or sc.name}",
+        "source": "waterdesk river-basin allocation model",
+        "allocation_seconds": float(sim.timings.get("allocate_s", 0.0)),
+        "allocation_steps": int(len(sim.steps)),
+        "lp_solves": int(sim.solves),
+        "simplex_iterations": int(sim.simplex_iterations),
+    }
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _solver_name() -> str:
+    from importlib.metadata import version
+
+    return f"HiGHS (highspy {version('highspy')}); LP declared in Pyomo {version('pyomo')}"

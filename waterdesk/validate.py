@@ -1,0 +1,241 @@
+"""Cross-checks on a basin and a scenario, after each file passed its schema.
+
+Every check runs and appends `Problem` records; the caller raises once. None of
+this touches the file system (the loader passes in what it read).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from waterdesk.calendar import NOMINAL_DAYS, is_step_start, make_steps
+from waterdesk.errors import Problem
+from waterdesk.model.basin import Basin, Demand, Reservoir, Sink
+from waterdesk.model.scenario import Scenario
+
+#: (kind, id or index, key) -> (path, line)
+Locator = Callable[[str, str | int, str | None], tuple[Path | str, int | None]]
+
+
+def _node_where(node_id: str, key: str | None = None) -> str:
+    return f'node "{node_id}"' + (f".{key}" if key else "")
+
+
+def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
+    """Structure and physical consistency of a basin."""
+    problems: list[Problem] = []
+
+    def add(kind: str, ident: str | int, key: str | None, where: str, message: str) -> None:
+        path, line = locate(kind, ident, key)
+        problems.append(Problem(path, line, where, message))
+
+    seen: dict[str, int] = {}
+    for i, node in enumerate(basin.nodes):
+        if node.id in seen:
+            add("node", i, "id", _node_where(node.id), f"duplicate id (first defined as node #{seen[node.id] + 1})")
+        seen.setdefault(node.id, i)
+        if node.country not in basin.countries:
+            add("node", i, "country", _node_where(node.id, "country"),
+                f"country {node.country} is not in [basin].countries {list(basin.countries)}")
+    ids = set(seen)
+
+    reach_ids: dict[str, int] = {}
+    out_reaches: dict[str, list[int]] = {n: [] for n in ids}
+    in_reaches: dict[str, list[int]] = {n: [] for n in ids}
+    for r, reach in enumerate(basin.reaches):
+        where = f'reach "{reach.id}"'
+        if reach.id in reach_ids:
+            add("reach", r, "id", where, "duplicate reach id")
+        reach_ids.setdefault(reach.id, r)
+        for end, key in ((reach.from_node, "from"), (reach.to_node, "to")):
+            if end not in ids:
+                close = _closest(end, ids)
+                add("reach", r, key, f"{where}.{key}", f"unknown node {end!r}{close}")
+        if reach.from_node == reach.to_node:
+            add("reach", r, "to", where, "a reach cannot start and end at the same node")
+        if reach.from_node in ids:
+            out_reaches[reach.from_node].append(r)
+        if reach.to_node in ids:
+            in_reaches[reach.to_node].append(r)
+        if reach.routing in ("lag", "muskingum") and reach.k_days <= 0:
+            add("reach", r, "k_days", f"{where}.k_days",
+                f"routing {reach.routing!r} needs k_days > 0, got {reach.k_days}")
+
+    for i, node in enumerate(basin.nodes):
+        if node.id not in out_reaches or seen[node.id] != i:
+            continue
+        outs = [basin.reaches[r] for r in out_reaches[node.id]]
+        rivers = [x for x in outs if x.kind == "river"]
+        if isinstance(node, (Demand, Sink)):
+            if outs:
+                add("node", i, None, _node_where(node.id),
+                    f"a {node.kind} node cannot have outgoing reaches (found {len(outs)})")
+        elif len(rivers) != 1:
+            add("node", i, None, _node_where(node.id),
+                f"needs exactly one outgoing river reach (its natural course), found {len(rivers)}"
+                + ("; water here has nowhere to go" if not outs else ""))
+        if isinstance(node, Demand):
+            if not in_reaches[node.id]:
+                add("node", i, None, _node_where(node.id), "no reach delivers water to this demand")
+            if node.return_to is not None:
+                if node.return_to not in ids:
+                    add("node", i, "return_to", _node_where(node.id, "return_to"),
+                        f"unknown node {node.return_to!r}{_closest(node.return_to, ids)}")
+                elif isinstance(basin.node(node.return_to), Demand):
+                    add("node", i, "return_to", _node_where(node.id, "return_to"),
+                        "return flows must go to a non-demand node")
+        if isinstance(node, Reservoir):
+            problems += _check_reservoir(node, i, locate)
+
+    problems += _check_graph(basin, ids, out_reaches, locate)
+    return problems
+
+
+def _closest(name: str, ids: set[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(ids), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(key: str | None, message: str) -> None:
+        path, line = locate("node", i, key)
+        problems.append(Problem(path, line, _node_where(res.id, key), message))
+
+    if res.dead_storage_mcm > res.capacity_mcm:
+        add("dead_storage_mcm", f"must be <= capacity_mcm ({res.capacity_mcm}), got {res.dead_storage_mcm}")
+    if res.initial_storage_mcm > res.capacity_mcm:
+        add("initial_storage_mcm", f"must be <= capacity_mcm ({res.capacity_mcm}), got {res.initial_storage_mcm}")
+    for key, curve in (("area_curve", res.area_curve), ("head_curve", res.head_curve)):
+        if curve is None:
+            continue
+        s = [p[0] for p in curve]
+        y = [p[1] for p in curve]
+        if s[0] != 0.0:
+            add(key, f"must start at storage 0, starts at {s[0]}")
+        if any(b <= a for a, b in zip(s, s[1:])):
+            add(key, "storage values must increase")
+        if any(v < 0 for v in y):
+            add(key, "values must be >= 0")
+        if s[-1] < res.capacity_mcm:
+            add(key, f"must reach capacity_mcm ({res.capacity_mcm}), ends at {s[-1]}")
+    if res.installed_mw is not None:
+        missing = [k for k in ("turbine_max_m3s", "efficiency", "head_curve") if getattr(res, k) is None]
+        if missing:
+            add("installed_mw", f"hydropower also needs {', '.join(missing)}")
+    elif res.turbine_max_m3s is not None:
+        add("turbine_max_m3s", "turbines need installed_mw, efficiency and head_curve")
+    return problems
+
+
+def _check_graph(basin: Basin, ids: set[str], out_reaches: dict[str, list[int]],
+                 locate: Locator) -> list[Problem]:
+    problems: list[Problem] = []
+    down: dict[str, list[str]] = {n: [] for n in ids}
+    for reach in basin.reaches:
+        if reach.from_node in ids and reach.to_node in ids:
+            down[reach.from_node].append(reach.to_node)
+    # cycles: iterative DFS with colours
+    colour = dict.fromkeys(ids, 0)
+    reported: set[frozenset[str]] = set()
+    for root in sorted(ids):
+        if colour[root]:
+            continue
+        stack = [(root, iter(down[root]))]
+        path = [root]
+        colour[root] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                colour[node] = 2
+                stack.pop()
+                path.pop()
+            elif colour[child] == 1:
+                cycle = path[path.index(child):] + [child]
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
+                    where, line = locate("node", basin.node_index[child], None)
+                    problems.append(Problem(where, line, _node_where(child),
+                                            "reaches form a cycle: " + " -> ".join(cycle)))
+            elif colour[child] == 0:
+                colour[child] = 1
+                path.append(child)
+                stack.append((child, iter(down[child])))
+    if problems:
+        return problems
+    # drains to a sink: walk upstream from sinks
+    up: dict[str, list[str]] = {n: [] for n in ids}
+    for a, bs in down.items():
+        for b in bs:
+            up[b].append(a)
+    drains = {n.id for n in basin.nodes if isinstance(n, Sink)}
+    frontier = list(drains)
+    while frontier:
+        node = frontier.pop()
+        for a in up[node]:
+            if a not in drains:
+                drains.add(a)
+                frontier.append(a)
+    if not any(isinstance(n, Sink) for n in basin.nodes):
+        path, line = locate("node", 0, None)
+        problems.append(Problem(path, None, "basin", "has no sink node; every river must end in one"))
+        return problems
+    for i, node in enumerate(basin.nodes):
+        if not isinstance(node, (Demand, Sink)) and node.id not in drains and basin.node_index[node.id] == i:
+            path, line = locate("node", i, None)
+            problems.append(Problem(path, line, _node_where(node.id), "never drains to a sink"))
+    return problems
+
+
+def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
+    """Checks that need the basin, the scenario and the inflow data together."""
+    problems: list[Problem] = []
+
+    def add(key: str, where: str, message: str, section: str = "scenario") -> None:
+        path, line = locate(section, 0, key)
+        problems.append(Problem(path, line, where, message))
+
+    start, end = np.datetime64(scenario.start, "D"), np.datetime64(scenario.end, "D")
+    if end < start:
+        add("end", "scenario.end", f"must not be before start ({scenario.start}), got {scenario.end}")
+        return problems
+    if not is_step_start(start, scenario.timestep):
+        add("start", "scenario.start",
+            f"must start a {scenario.timestep} step (e.g. the 1st of a month), got {scenario.start}")
+        return problems
+    if scenario.mode != "step":
+        add("mode", "scenario.mode", f"mode {scenario.mode!r} is not available yet; use \"step\"")
+    steps = make_steps(start, end, scenario.timestep)
+    data = scenario.inflows
+    inflow_ids = [n.id for n in scenario.basin.nodes if n.kind == "inflow"]
+    missing = [n for n in inflow_ids if n not in data.node]
+    if missing:
+        problems.append(Problem(data.source, None, "inflow",
+                                f"no series for inflow node(s) {', '.join(missing)}"))
+    if len(data.start) == 0 or data.start[0] > steps.start[0] or data.end[-1] < steps.end[-1]:
+        have = f"{data.start[0]} to {data.end[-1] - np.timedelta64(1, 'D')}" if len(data.start) else "nothing"
+        problems.append(Problem(data.source, None, "time",
+                                f"inflow data cover {have}; the scenario needs {steps.start[0]} to "
+                                f"{steps.end[-1] - np.timedelta64(1, 'D')}"))
+    if isinstance(scenario.demand_scale, dict):
+        known = {n.id for n in scenario.basin.demands} | {n.sector for n in scenario.basin.demands} \
+            | set(scenario.basin.countries)
+        for key in scenario.demand_scale:
+            if key not in known:
+                add("scale", f"demands.scale.{key}",
+                    f"not a demand id, sector or country of the basin{_closest(key, known)}", "demands")
+    min_days = float(steps.days.min()) if len(steps) else NOMINAL_DAYS[scenario.timestep]
+    for r, reach in enumerate(scenario.basin.reaches):
+        if reach.routing == "muskingum" and reach.k_days > 0 and min_days < 2 * reach.k_days * reach.x - 1e-12:
+            path, line = locate("reach", r, "x")
+            problems.append(Problem(path, line, f'reach "{reach.id}".x',
+                                    f"Muskingum is unstable for {min_days:g}-day steps: needs "
+                                    f"2*k_days*x <= step ({2 * reach.k_days * reach.x:g} > {min_days:g} days); "
+                                    "lower x or k_days"))
+    return problems
