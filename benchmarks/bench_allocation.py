@@ -189,6 +189,8 @@ def run_waterdesk(wd: Any, scenario_path: Path) -> dict[str, Any]:
         "storage": {r: sto[:, k] for k, r in enumerate(res)} if sto is not None else {},
         "priority": dict(zip(dem, prio)),
         "n_time": int(result.sizes["time"]),
+        # optional solver counters, recorded when waterdesk provides them
+        **{k: int(result.attrs[k]) for k in ("lp_solves", "simplex_iterations") if k in result.attrs},
     }
 
 
@@ -362,6 +364,9 @@ def bench_network(target: int, args: argparse.Namespace, wd: Any | None) -> dict
 
     rec["ok"] = True
     problems: list[str] = []
+    g = rec.get("pywr_solver_agreement")
+    if g is not None and not g["ok"]:  # the network's answer is not unique: a generator bug
+        problems.append("Pywr glpk and glpk-edge disagree: the network does not have a unique answer")
     if wd is not None:
         if wd_error is not None:
             rec["waterdesk_error"] = wd_error
@@ -369,6 +374,9 @@ def bench_network(target: int, args: argparse.Namespace, wd: Any | None) -> dict
         if wdr:
             steps = wdr[0]["steps"]
             w = {k: [r[k] for r in wdr] for k in ("load_s", "run_wall_s", "allocation_s")}
+            for k in ("lp_solves", "simplex_iterations"):
+                if k in wdr[0]:
+                    w[k + "_per_step"] = wdr[0][k] / steps
             w.update(steps=steps, n_time=wdr[0]["n_time"],
                      steps_per_s=steps / _med(w["allocation_s"]),
                      wall_steps_per_s=steps / _med(w["run_wall_s"]))
@@ -422,6 +430,10 @@ def print_record(rec: dict[str, Any], args: argparse.Namespace) -> None:
         a, rw = w["allocation_s"], w["run_wall_s"]
         print(f"  {'waterdesk allocation loop':<34} {_fmt_rate(w['steps_per_s']):>9} "
               f"{_med(a):>8.4f} ({min(a):.4f}-{max(a):.4f})")
+        if "lp_solves_per_step" in w:
+            print(f"  {'':<34} {'':>9} {1e6 * _med(a) / w['steps']:>8.0f} us/step, "
+                  f"{w['lp_solves_per_step']:.2f} LP solves/step, "
+                  f"{w.get('simplex_iterations_per_step', float('nan')):.2f} simplex iterations/step")
         print(f"  {'waterdesk wd.run() wall':<34} {_fmt_rate(w['wall_steps_per_s']):>9} "
               f"{_med(rw):>8.4f} ({min(rw):.4f}-{max(rw):.4f}) {'':>8} {_med(w['load_s']):>8.4f} (load_scenario)")
         ratios = ", ".join(f"{v:.2f}x vs {s}" for s, v in rec["ratio_vs"].items())
@@ -479,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(), "versions": versions(), "git": git_state(),
         "days": args.days, "repeat": args.repeat, "seed": args.seed, "pywr_only": args.pywr_only,
     }
+    print(f"$ python benchmarks/{info['command']}")
     print(f"{info['date']}  {info['machine']['cpu']} x{info['machine']['cpus']}  Python {info['machine']['python']}  "
           + "  ".join(f"{k} {v}" for k, v in info["versions"].items() if v))
     t0 = time.perf_counter()

@@ -12,8 +12,11 @@ The network (perf-baseline §0):
   in m3/s;
 - ``K ~ R/10`` reservoirs at interior junctions (capacity 60 days of the mean
   natural flow there, 50 % full at the start, no dead storage, no evaporation);
-- ``D ~ R/5`` demands, each hanging off a junction (or reservoir) by a canal,
-  with a seasonal monthly request, priority 1, 2 or 3, fully consumptive.
+- ``D ~ R/5`` demands (at least 2), each hanging off a junction (or reservoir) by
+  a canal, with an irrigation-shaped monthly request of 15-60 % of the mean
+  annual natural flow at its junction (so that demands stacked along a river run
+  short in the dry late summer and autumn), priority 1, 2 or 3 (levels shared),
+  fully consumptive, no losses.
 
 Placement rule that keeps the comparison well posed
 ---------------------------------------------------

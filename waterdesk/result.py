@@ -66,6 +66,7 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "reach_from": xr.Variable("reach", [net.node_ids[i] for i in net.reach_from]),
         "reach_to": xr.Variable("reach", [net.node_ids[i] for i in net.reach_to]),
         "reservoir_capacity": xr.Variable("reservoir", net.res_capacity_mcm, {"units": "mcm"}),
+        "reservoir_initial_storage": xr.Variable("reservoir", net.res_initial_mcm, {"units": "mcm"}),
         "demand_country": xr.Variable("demand", list(net.dem_country)),
         "demand_sector": xr.Variable("demand", list(net.dem_sector)),
         "demand_priority": xr.Variable("demand", net.dem_priority.astype(np.int32)),

@@ -30,9 +30,8 @@ step 13; the other 24 of 26 rows are within 0.05).  A tolerance of 0.1 still rej
 real bug (wrong coefficient, inflow lag off by one step, hours/days mix-up), which moves
 the outflow by tens to thousands of m3/s.
 
-Volume conservation is only checked when the table runs until the wave has passed.  This
-one does not: at the last step the inflow is back at its 352.0 base but the printed outflow is
-still 418.0, so that check is skipped (reason given in the skip message).
+The table ends before the wave has passed (last outflow 418.0 over a 352.0 base), so
+volume conservation is checked by extending the published inflow with its base flow.
 """
 
 from __future__ import annotations
@@ -118,30 +117,14 @@ def test_muskingum_matches_ponce_table_9_1():
     np.testing.assert_allclose(out, published, rtol=0.0, atol=PUBLISHED_ATOL)
 
 
-def test_muskingum_conserves_volume_once_wave_has_passed():
-    """Routed volume equals inflow volume once the hydrograph has fully passed.
-
-    Independent of the book's numbers.  Only meaningful if the table runs until the
-    outflow is back at the inflow base, which Ponce Table 9-1 does not (final outflow
-    418.0 against a base of 352.0), so the test skips for this table.
-    """
-    _, inflow, published = _load_published()
-    base = inflow[-1]
-    passed = (
-        np.all(inflow[-3:] == base)
-        and abs(published[-1] - base) <= PUBLISHED_ATOL
-    )
-    if not passed:
-        pytest.skip(
-            "published table ends before the wave has passed "
-            f"(last outflow {published[-1]} vs base inflow {base}); "
-            "volume conservation not checkable against this table"
-        )
-    out = muskingum_series(inflow, DT_DAYS, K_DAYS, X)
-    # Trapezoidal volumes (the Muskingum storage balance is trapezoidal in time).
-    vol_in = DT_DAYS * (inflow.sum() - 0.5 * (inflow[0] + inflow[-1]))
-    vol_out = DT_DAYS * (out.sum() - 0.5 * (out[0] + out[-1]))
-    np.testing.assert_allclose(vol_out, vol_in, rtol=1e-9)
+def test_muskingum_conserves_the_published_volume_when_the_wave_is_let_pass():
+    """Extend the published inflow with its base flow until the wave has passed:
+    routed volume above base equals inflow volume above base (conservation law)."""
+    _, inflow, _ = _load_published()
+    base = inflow[0]
+    padded = np.concatenate([inflow, np.full(200, base)])
+    out = muskingum_series(padded, DT_DAYS, K_DAYS, X)
+    assert np.sum(out - base) == pytest.approx(np.sum(padded - base), rel=1e-9)
 
 
 # (K days, x, dt days), each strictly inside 2Kx < dt < 2K(1-x).

@@ -1,0 +1,13 @@
+"""Options shared by several commands, defined once."""
+from __future__ import annotations
+
+import click
+
+quiet = click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+output = click.option("-o", "--output", type=click.Path(dir_okay=True, writable=True),
+                      help="Result file (or directory when several scenarios are run).")
+
+
+def is_quiet(ctx: click.Context, local: bool) -> bool:
+    """Quiet if asked on the command or the group."""
+    return local or bool((ctx.find_root().obj or {}).get("quiet"))

@@ -1,0 +1,15 @@
+"""`waterdesk schema basin|scenario`: print the JSON Schema of a file kind."""
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(["basin", "scenario"]))
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a KIND of file, for editors that check TOML as you type."""
+    from waterdesk.io.schema import json_schema
+
+    click.echo(json.dumps(json_schema(kind), indent=2))

@@ -1,0 +1,30 @@
+"""`waterdesk validate FILE...`: check basin and scenario files, list every problem."""
+from __future__ import annotations
+
+import click
+
+from waterdesk.errors import InputError
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
+    """Check basin or scenario FILES; print every problem as file:line: where: message.
+
+    Exits 2 if any file has a problem.
+    """
+    from waterdesk.io.load import load_any
+
+    problems = []
+    quiet = bool((ctx.find_root().obj or {}).get("quiet"))
+    for path in files:
+        try:
+            load_any(path)
+        except InputError as err:
+            problems += err.problems
+            continue
+        if not quiet:
+            click.echo(f"{path}: ok")
+    if problems:
+        raise InputError(problems)

@@ -1,0 +1,115 @@
+"""Helpers for tests and for users checking their own runs.
+
+`write_case` builds a small basin + scenario + CSV inflows in a folder, so a
+test is a few lines of TOML; `assert_mass_balance` recomputes every node's
+balance from the result variables alone (independently of the model's own
+`mass_balance_error`); `assert_result_equal` compares two results.
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from waterdesk.calendar import make_steps
+
+
+def write_case(folder: str | Path, basin_toml: str, inflows: dict[str, list[float]],
+               start: str = "2001-01-01", timestep: str = "month", scenario_extra: str = "",
+               countries: tuple[str, ...] = ("AA", "BB"), name: str = "case") -> Path:
+    """Write basin.toml, inflows.csv and scenario.toml; return the scenario path.
+
+    `basin_toml` holds the [[node]] and [[reach]] tables; inflows give one value
+    per step (m3 s-1) for each inflow node, and fix the number of steps.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(next(iter(inflows.values())))
+    steps = make_steps(start, np.datetime64(start) + np.timedelta64(400 * n, "D"), timestep)
+    starts = steps.start[: n + 1]  # one more row, so the last period's end is known
+    end = starts[-2]
+    header = textwrap.dedent(f"""\
+        [basin]
+        name = "{name}"
+        countries = {list(countries)!r}
+        inflows = "inflows.csv"
+        """).replace("'", '"')
+    (folder / "basin.toml").write_text(header + textwrap.dedent(basin_toml), "utf-8")
+    lines = ["time," + ",".join(inflows)]
+    for i, day in enumerate(starts):
+        lines.append(f"{day}," + ",".join(repr(float(v[min(i, n - 1)])) for v in inflows.values()))
+    (folder / "inflows.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    scenario = textwrap.dedent(f"""\
+        [scenario]
+        name = "{name}"
+        basin = "basin.toml"
+        start = "{start}"
+        end = "{end}"
+        timestep = "{timestep}"
+        """) + textwrap.dedent(scenario_extra)
+    path = folder / "scenario.toml"
+    path.write_text(scenario, "utf-8")
+    return path
+
+
+def step_days(ds: xr.Dataset) -> np.ndarray:
+    """Length of each step [days]."""
+    bounds = ds["time_bounds"].values
+    return (bounds[:, 1] - bounds[:, 0]) / np.timedelta64(1, "D")
+
+
+def node_balance(ds: xr.Dataset) -> np.ndarray:
+    """Inflow - outflow - Δstorage - evaporation - consumption at every node and
+    step [mcm], recomputed from the result's flows and storages only."""
+    dl = step_days(ds) * 0.0864  # mcm per m3 s-1 over the step
+    nodes = [str(n) for n in ds.node.values]
+    idx = {n: i for i, n in enumerate(nodes)}
+    bal = ds["local_inflow"].values * dl[:, None]
+    frm = [idx[str(n)] for n in ds["reach_from"].values]
+    to = [idx[str(n)] for n in ds["reach_to"].values]
+    entry = ds["reach_flow"].values * dl[:, None]
+    exit_ = ds["reach_outflow"].values * dl[:, None]
+    for r in range(len(frm)):
+        bal[:, frm[r]] -= entry[:, r]
+        bal[:, to[r]] += exit_[:, r]
+    kinds = ds["node_kind"].values
+    for i, kind in enumerate(kinds):
+        if kind == "sink":
+            bal[:, i] -= ds["node_flow"].values[:, i] * dl
+    for d, dem in enumerate(ds.demand.values):
+        i = idx[str(dem)]
+        arrived = ds["node_flow"].values[:, i] * dl
+        consumed = ds["demand_consumptive_fraction"].values[d] * ds["supplied"].values[:, d]
+        bal[:, i] -= arrived
+        ret = str(ds["demand_return_to"].values[d])
+        if ret:
+            bal[:, idx[ret]] += arrived - consumed
+    for k, res in enumerate(ds.reservoir.values):
+        i = idx[str(res)]
+        storage = ds["storage"].values[:, k]
+        before = np.concatenate([[float(ds["reservoir_initial_storage"].values[k])], storage[:-1]])
+        bal[:, i] -= storage - before + ds["evaporation"].values[:, k]
+    return bal
+
+
+def assert_mass_balance(ds: xr.Dataset, tol_mcm: float = 1e-6) -> None:
+    """Every node and step closes within `tol_mcm`, both as reported and recomputed."""
+    reported = np.abs(ds["mass_balance_error"].values).max(initial=0.0)
+    assert reported <= tol_mcm, f"reported mass-balance error {reported:.3g} mcm > {tol_mcm}"
+    recomputed = np.abs(node_balance(ds))
+    worst = np.unravel_index(np.argmax(recomputed), recomputed.shape) if recomputed.size else (0, 0)
+    assert recomputed.max(initial=0.0) <= tol_mcm, (
+        f"mass balance does not close: {recomputed.max():.3g} mcm at step {worst[0]}, "
+        f"node {ds.node.values[worst[1]]}")
+
+
+def assert_result_equal(a: xr.Dataset, b: xr.Dataset) -> None:
+    """Same variables, coordinates and values (provenance attributes aside)."""
+    skip = {"history", "allocation_seconds"}
+    xr.testing.assert_identical(a.drop_attrs() if hasattr(a, "drop_attrs") else a,
+                                b.drop_attrs() if hasattr(b, "drop_attrs") else b)
+    for key in set(a.attrs) | set(b.attrs):
+        if key not in skip:
+            assert a.attrs.get(key) == b.attrs.get(key), f"attribute {key} differs"
