@@ -388,10 +388,11 @@ def write_waterdesk(net: Network, directory: str | Path) -> Path:
 # ----------------------------------------------------------------------------- Pywr model
 
 
-def build_pywr(net: Network, solver: str = "glpk-edge") -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def build_pywr(net: Network, solver: str = "glpk-edge", record: bool = True) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The same network as a Pywr model (flows Mm3/day, volumes Mm3).
 
-    Returns ``(model, demand_recorders, storage_recorders)``, recorders keyed by node id.
+    Returns ``(model, demand_recorders, storage_recorders)``, recorders keyed by node id
+    (empty when ``record`` is false).
     Pywr is imported here only: it is an optional benchmark dependency.
     """
     import pandas as pd
@@ -430,14 +431,16 @@ def build_pywr(net: Network, solver: str = "glpk-edge") -> tuple[Any, dict[str, 
                 initial_volume_pc=n["initial_storage_mcm"] / n["capacity_mcm"],
                 cost=STORAGE_COST,
             )
-            sto_rec[nid] = NumpyArrayStorageRecorder(model, pnodes[nid], name=f"rec_{nid}")
+            if record:
+                sto_rec[nid] = NumpyArrayStorageRecorder(model, pnodes[nid], name=f"rec_{nid}")
         elif kind == "demand":
             if per_day is not None:
                 mf = ArrayIndexedParameter(model, per_day[nid])
             else:
                 mf = MonthlyProfileParameter(model, np.asarray(n["monthly_mcm"], dtype=float) / ndays_2001)
             pnodes[nid] = Output(model, nid, max_flow=mf, cost=PRIORITY_COST[n["priority"]])
-            dem_rec[nid] = NumpyArrayNodeRecorder(model, pnodes[nid], name=f"rec_{nid}")
+            if record:
+                dem_rec[nid] = NumpyArrayNodeRecorder(model, pnodes[nid], name=f"rec_{nid}")
         elif kind == "sink":
             pnodes[nid] = Output(model, nid, cost=0.0)
         else:

@@ -130,6 +130,10 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         col_hi[lp.col_v] = net.res_capacity_mcm
         col_hi[lp.col_rel] = np.minimum(rel_max * dl, inf)
         col_hi[lp.col_m] = 1.0
+        # only water already travelling in a lagged canal may arrive beyond the request
+        forced = np.zeros(n_n)
+        np.add.at(forced, net.reach_to, b * dl)
+        col_hi[lp.col_surplus] = forced[net.dem_node]
         rhs = -local[t] * dl
         np.subtract.at(rhs, net.reach_to, b * dl)
         rhs[net.res_node] -= storage - evap

@@ -41,6 +41,7 @@ def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
                 f"country {node.country} is not in [basin].countries {list(basin.countries)}")
     ids = set(seen)
 
+    reported: set[str] = set()   # nodes with a problem that makes "never drains" redundant
     reach_ids: dict[str, int] = {}
     out_reaches: dict[str, list[int]] = {n: [] for n in ids}
     in_reaches: dict[str, list[int]] = {n: [] for n in ids}
@@ -53,6 +54,7 @@ def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
             if end not in ids:
                 close = _closest(end, ids)
                 add("reach", r, key, f"{where}.{key}", f"unknown node {end!r}{close}")
+                reported.add(reach.from_node)
         if reach.from_node == reach.to_node:
             add("reach", r, "to", where, "a reach cannot start and end at the same node")
         if reach.from_node in ids:
@@ -73,6 +75,7 @@ def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
                 add("node", i, None, _node_where(node.id),
                     f"a {node.kind} node cannot have outgoing reaches (found {len(outs)})")
         elif len(rivers) != 1:
+            reported.add(node.id)
             add("node", i, None, _node_where(node.id),
                 f"needs exactly one outgoing river reach (its natural course), found {len(rivers)}"
                 + ("; water here has nowhere to go" if not outs else ""))
@@ -89,7 +92,7 @@ def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
         if isinstance(node, Reservoir):
             problems += _check_reservoir(node, i, locate)
 
-    problems += _check_graph(basin, ids, out_reaches, locate)
+    problems += _check_graph(basin, ids, reported, locate)
     return problems
 
 
@@ -133,8 +136,7 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
     return problems
 
 
-def _check_graph(basin: Basin, ids: set[str], out_reaches: dict[str, list[int]],
-                 locate: Locator) -> list[Problem]:
+def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locator) -> list[Problem]:
     problems: list[Problem] = []
     down: dict[str, list[str]] = {n: [] for n in ids}
     for reach in basin.reaches:
@@ -142,7 +144,7 @@ def _check_graph(basin: Basin, ids: set[str], out_reaches: dict[str, list[int]],
             down[reach.from_node].append(reach.to_node)
     # cycles: iterative DFS with colours
     colour = dict.fromkeys(ids, 0)
-    reported: set[frozenset[str]] = set()
+    cycles_seen: set[frozenset[str]] = set()
     for root in sorted(ids):
         if colour[root]:
             continue
@@ -158,8 +160,8 @@ def _check_graph(basin: Basin, ids: set[str], out_reaches: dict[str, list[int]],
                 path.pop()
             elif colour[child] == 1:
                 cycle = path[path.index(child):] + [child]
-                if frozenset(cycle) not in reported:
-                    reported.add(frozenset(cycle))
+                if frozenset(cycle) not in cycles_seen:
+                    cycles_seen.add(frozenset(cycle))
                     where, line = locate("node", basin.node_index[child], None)
                     problems.append(Problem(where, line, _node_where(child),
                                             "reaches form a cycle: " + " -> ".join(cycle)))
@@ -187,7 +189,8 @@ def _check_graph(basin: Basin, ids: set[str], out_reaches: dict[str, list[int]],
         problems.append(Problem(path, None, "basin", "has no sink node; every river must end in one"))
         return problems
     for i, node in enumerate(basin.nodes):
-        if not isinstance(node, (Demand, Sink)) and node.id not in drains and basin.node_index[node.id] == i:
+        if (not isinstance(node, (Demand, Sink)) and node.id not in drains and node.id not in reported
+                and basin.node_index[node.id] == i):
             path, line = locate("node", i, None)
             problems.append(Problem(path, line, _node_where(node.id), "never drains to a sink"))
     return problems

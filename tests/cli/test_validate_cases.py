@@ -1,0 +1,138 @@
+"""Bad-input cases stored as data (STYLE §3.4).
+
+Each ``tests/data/invalid/<case>.toml`` is a basin or scenario file with one kind of
+mistake (or, for the ``many_problems*`` cases, several); ``<case>.expected`` holds the
+exact stderr lines of ``waterdesk validate tests/data/invalid/<case>.toml`` run from the
+repository root. Helper files the scenario cases refer to (valid basins, inflow CSVs)
+live in ``tests/data/invalid/support/`` and are not cases.
+
+Where the current output is wrong or unclear, ``<case>.expected`` holds the output we
+want and the case is listed in `WRONG` (strict xfail), so it shows in every test run
+and turns into a failure -- a reminder to drop it from `WRONG` -- once fixed.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from waterdesk.cli.main import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+INVALID = ROOT / "tests" / "data" / "invalid"
+SUPPORT = INVALID / "support"
+CASES = sorted(path.stem for path in INVALID.glob("*.toml"))
+
+#: case -> why the current output differs from <case>.expected
+WRONG: dict[str, str] = {
+    "unknown_key_did_you_mean": (
+        "one typo, two lines: 'capacity_mcm: required key is missing' at the node header "
+        "duplicates 'unknown key capacity_mcm3; did you mean capacity_mcm?', and sorts first"
+    ),
+    "missing_unit_suffix": (
+        "does not say the key lacks its unit suffix (SPEC §3), and adds a duplicate "
+        "'capacity_mcm: required key is missing' line"
+    ),
+    "no_outgoing_reach": (
+        "one missing reach gives four lines: 'down' is reported twice (no outgoing reach, "
+        "never drains) and every node upstream of it (up, res) 'never drains to a sink'"
+    ),
+    "reach_unknown_node": (
+        "one misspelt reach end gives two extra 'never drains to a sink' lines (up, res), "
+        "sorted before the real cause"
+    ),
+    "unknown_node_kind": (
+        "points at the [[node]] header (line 32, where 'node \"down\"') instead of the "
+        "kind line (34, 'node \"down\".kind')"
+    ),
+    "toml_unclosed_string": "tomllib's \"Illegal character '\\n'\" does not say the string is not closed",
+    "toml_duplicate_key": "tomllib's 'Cannot overwrite a value' names neither the key nor its first line",
+    "many_problems_mixed": (
+        "a schema problem hides every cross-check: only the unknown key is listed, not the "
+        "country, dead storage and return_to problems of the same file"
+    ),
+    "basin_inflows_not_found": (
+        "validating the basin alone says 'ok' although [basin].inflows names a missing file"
+    ),
+    "scenario_impossible_date": (
+        "an impossible date (2000-02-30) is an internal error (exit 1) instead of a problem (exit 2)"
+    ),
+    "scenario_date_not_quoted": (
+        "an unquoted TOML date is answered with a Python repr "
+        "('must be text, got datetime.date(2000, 1, 1)')"
+    ),
+}
+
+
+def _cases() -> list[object]:
+    return [
+        pytest.param(case, id=case,
+                     marks=[pytest.mark.xfail(reason=WRONG[case], strict=True)] if case in WRONG else [])
+        for case in CASES
+    ]
+
+
+@pytest.fixture
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the repository root, so paths print as given: tests/data/invalid/..."""
+    monkeypatch.chdir(ROOT)
+
+
+def validate(*paths: str) -> Result:
+    return CliRunner().invoke(cli, ["validate", *paths])
+
+
+def stderr_of(result: Result) -> str:
+    try:
+        return result.stderr          # click >= 8.2 always keeps stderr apart
+    except ValueError:                # older click mixes it into output
+        return result.output
+
+
+def test_cases_are_complete() -> None:
+    """Every case has its .expected, every .expected its case, every WRONG entry a case."""
+    expected = sorted(path.stem for path in INVALID.glob("*.expected"))
+    assert len(CASES) >= 20
+    assert expected == CASES
+    assert set(WRONG) <= set(CASES)
+
+
+@pytest.mark.parametrize("case", _cases())
+@pytest.mark.usefixtures("at_root")
+def test_invalid_case(case: str) -> None:
+    expected = (INVALID / f"{case}.expected").read_text(encoding="utf-8").splitlines()
+    result = validate(f"tests/data/invalid/{case}.toml")
+    assert "Traceback" not in result.output
+    assert result.exit_code == 2, result.output
+    assert stderr_of(result).splitlines() == expected
+
+
+@pytest.mark.parametrize("path", [
+    "basins/chu-talas/basin.toml",
+    "scenarios/chu-talas/baseline.toml",
+    # the valid helpers of the scenario cases: each case must fail for its own reason only
+    "tests/data/invalid/support/mini.basin.toml",
+    "tests/data/invalid/support/mini.scenario.toml",
+    "tests/data/invalid/support/slow.basin.toml",
+])
+@pytest.mark.usefixtures("at_root")
+def test_valid_file(path: str) -> None:
+    result = validate(path)
+    assert result.exit_code == 0, result.output
+    assert f"{path}: ok" in result.output
+
+
+@pytest.mark.usefixtures("at_root")
+def test_problems_of_several_files_are_listed_together() -> None:
+    """`validate A B` lists the problems of both files, and 'ok' for the good one."""
+    good = "tests/data/invalid/support/mini.basin.toml"
+    bad = ["tests/data/invalid/negative_capacity.toml", "tests/data/invalid/bad_country_code.toml"]
+    result = validate(bad[0], good, bad[1])
+    expected = [  # problems are sorted by file, then line
+        line for case in sorted(bad)
+        for line in (ROOT / case).with_suffix(".expected").read_text(encoding="utf-8").splitlines()
+    ]
+    assert result.exit_code == 2, result.output
+    assert stderr_of(result).splitlines() == expected
+    assert f"{good}: ok" in result.output
