@@ -114,6 +114,19 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     inf = solver.inf
     coef_rows = np.concatenate([lp.row_balance[net.reach_to], lp.row_share])
     coef_cols = np.concatenate([lp.col_q, lp.col_m[lp.dem_level]])
+    coef_values = np.empty(len(coef_rows))
+    # bounds: what does not change between steps is set once
+    col_lo = np.zeros(lp.n_col)
+    col_hi = np.full(lp.n_col, inf)
+    col_hi[lp.col_v] = net.res_capacity_mcm
+    col_hi[lp.col_surplus] = 0.0
+    row_lo = np.zeros(lp.n_row)
+    row_hi = np.zeros(lp.n_row)
+    row_hi[lp.row_share] = inf
+    lagged_demand = np.isin(net.dem_node, net.reach_to[net.reach_routing != routing.NONE])
+    q_cap = net.reach_max_m3s
+    capped_q = np.isfinite(q_cap)
+    capped_rel = np.isfinite(rel_max)
 
     for t in range(n_t):
         dl = delta[t]
@@ -122,34 +135,29 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         evap = realise.evaporation(storage, net.res_evap_mm[:, month[t]] * month_share[t],
                                    net.res_area_s, net.res_area_a, net.res_area_n)
         req = requests[t]
-        col_lo = np.zeros(lp.n_col)
-        col_hi = np.full(lp.n_col, inf)
-        col_hi[lp.col_q] = np.minimum(net.reach_max_m3s * dl, inf)
+        col_hi[lp.col_q[capped_q]] = q_cap[capped_q] * dl
         col_hi[lp.col_x] = req
         col_lo[lp.col_v] = np.minimum(net.res_dead_mcm, np.maximum(0.0, storage - evap))
-        col_hi[lp.col_v] = net.res_capacity_mcm
-        col_hi[lp.col_rel] = np.minimum(rel_max * dl, inf)
-        col_hi[lp.col_m] = 1.0
-        # only water already travelling in a lagged canal may arrive beyond the request
-        forced = np.zeros(n_n)
-        np.add.at(forced, net.reach_to, b * dl)
-        col_hi[lp.col_surplus] = forced[net.dem_node]
-        rhs = -local[t] * dl
-        np.subtract.at(rhs, net.reach_to, b * dl)
+        col_hi[lp.col_rel[capped_rel]] = rel_max[capped_rel] * dl
+        # only water already travelling in a lagged reach may arrive beyond the request
+        bdl = b * dl
+        if lagged_demand.any():
+            forced = np.bincount(net.reach_to, weights=bdl, minlength=n_n)
+            col_hi[lp.col_surplus] = forced[net.dem_node]
+        rhs = -local[t] * dl - np.bincount(net.reach_to, weights=bdl, minlength=n_n)
         rhs[net.res_node] -= storage - evap
-        row_lo = np.zeros(lp.n_row)
-        row_hi = np.zeros(lp.n_row)
         row_lo[lp.row_balance] = rhs
         row_hi[lp.row_balance] = rhs
         row_lo[lp.row_share] = np.where(req > 0, req, -inf)
-        row_hi[lp.row_share] = inf
-        solver.set_coefficients(coef_rows, coef_cols, np.concatenate([a, req]))
+        coef_values[:n_r] = a
+        coef_values[n_r:] = req
+        solver.set_coefficients(coef_rows, coef_cols, coef_values)
         try:
             x = solver.solve_step(col_lo, col_hi, row_lo, row_hi, req)
         except InfeasibleError as err:
             raise InfeasibleError(f"step {steps.start[t]}: {err}", err.clauses, err.bounds) from None
         q = x[lp.col_q]
-        exits = a * q + b * dl
+        exits = a * q + bdl
         routing.reach_advance(t, q / dl, net.reach_routing, net.reach_k_days, net.reach_x,
                               edges, cum, q0, musk_i, musk_o)
         delivered = x[lp.col_x]
@@ -165,8 +173,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         out["energy"][t] = realise.hydropower(rel / dl, storage, new_storage, net.res_hydro,
                                               net.res_head_s, net.res_head_h, net.res_head_n,
                                               net.res_efficiency, net.res_installed_mw, days[t] * 24.0)
-        node_out = np.zeros(n_n)
-        np.add.at(node_out, net.reach_from, q)
+        node_out = np.bincount(net.reach_from, weights=q, minlength=n_n)
         node_out[net.dem_node] += delivered + surplus
         node_out += sink_out
         out["node_flow"][t] = node_out / dl

@@ -13,7 +13,7 @@ import numpy as np
 from waterdesk.calendar import NOMINAL_DAYS, is_step_start, make_steps
 from waterdesk.errors import Problem
 from waterdesk.model.basin import Basin, Demand, Reservoir, Sink
-from waterdesk.model.scenario import Scenario
+from waterdesk.model.scenario import InflowData, Scenario
 
 #: (kind, id or index, key) -> (path, line)
 Locator = Callable[[str, str | int, str | None], tuple[Path | str, int | None]]
@@ -23,8 +23,12 @@ def _node_where(node_id: str, key: str | None = None) -> str:
     return f'node "{node_id}"' + (f".{key}" if key else "")
 
 
-def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
-    """Structure and physical consistency of a basin."""
+def validate_basin(basin: Basin, locate: Locator, placeholders: frozenset[str] = frozenset()) -> list[Problem]:
+    """Structure and physical consistency of a basin.
+
+    `placeholders` are nodes that failed their schema and stand in only so the
+    network can be checked; their own fields are not checked again.
+    """
     problems: list[Problem] = []
 
     def add(kind: str, ident: str | int, key: str | None, where: str, message: str) -> None:
@@ -36,12 +40,12 @@ def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
         if node.id in seen:
             add("node", i, "id", _node_where(node.id), f"duplicate id (first defined as node #{seen[node.id] + 1})")
         seen.setdefault(node.id, i)
-        if node.country not in basin.countries:
+        if node.country not in basin.countries and node.id not in placeholders:
             add("node", i, "country", _node_where(node.id, "country"),
                 f"country {node.country} is not in [basin].countries {list(basin.countries)}")
     ids = set(seen)
 
-    reported: set[str] = set()   # nodes with a problem that makes "never drains" redundant
+    reported: set[str] = set(placeholders)   # problems that make "never drains" redundant
     reach_ids: dict[str, int] = {}
     out_reaches: dict[str, list[int]] = {n: [] for n in ids}
     in_reaches: dict[str, list[int]] = {n: [] for n in ids}
@@ -70,15 +74,22 @@ def validate_basin(basin: Basin, locate: Locator) -> list[Problem]:
             continue
         outs = [basin.reaches[r] for r in out_reaches[node.id]]
         rivers = [x for x in outs if x.kind == "river"]
+        if node.id in placeholders:
+            continue
         if isinstance(node, (Demand, Sink)):
             if outs:
                 add("node", i, None, _node_where(node.id),
                     f"a {node.kind} node cannot have outgoing reaches (found {len(outs)})")
         elif len(rivers) != 1:
             reported.add(node.id)
+            if not rivers:
+                detail = "; water here has nowhere to go" if not outs else \
+                    f"; only canals ({', '.join(x.id for x in outs)}) leave it"
+            else:
+                detail = (f" ({', '.join(x.id for x in rivers)}); mark all but the natural course "
+                          'kind = "canal"')
             add("node", i, None, _node_where(node.id),
-                f"needs exactly one outgoing river reach (its natural course), found {len(rivers)}"
-                + ("; water here has nowhere to go" if not outs else ""))
+                f"needs exactly one outgoing river reach (its natural course), found {len(rivers)}{detail}")
         if isinstance(node, Demand):
             if not in_reaches[node.id]:
                 add("node", i, None, _node_where(node.id), "no reach delivers water to this demand")
@@ -121,8 +132,9 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
         y = [p[1] for p in curve]
         if s[0] != 0.0:
             add(key, f"must start at storage 0, starts at {s[0]}")
-        if any(b <= a for a, b in zip(s, s[1:])):
-            add(key, "storage values must increase")
+        bad = [(a, b) for a, b in zip(s, s[1:]) if b <= a]
+        if bad:
+            add(key, f"storage values must increase ({bad[0][1]:g} after {bad[0][0]:g})")
         if any(v < 0 for v in y):
             add(key, "values must be >= 0")
         if s[-1] < res.capacity_mcm:
@@ -176,7 +188,9 @@ def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locato
     for a, bs in down.items():
         for b in bs:
             up[b].append(a)
-    drains = {n.id for n in basin.nodes if isinstance(n, Sink)}
+    # walk upstream from sinks, and from nodes already reported (their upstream
+    # "never drains" only because of that problem)
+    drains = {n.id for n in basin.nodes if isinstance(n, Sink)} | (reported & ids)
     frontier = list(drains)
     while frontier:
         node = frontier.pop()
@@ -196,6 +210,17 @@ def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locato
     return problems
 
 
+def inflow_coverage(basin: Basin, data: InflowData) -> list[Problem]:
+    """Every inflow node of the basin has a series in the inflow data."""
+    inflow_ids = [n.id for n in basin.nodes if n.kind == "inflow"]
+    missing = [n for n in inflow_ids if n not in data.node]
+    if not missing:
+        return []
+    have = ", ".join(data.node) if data.node else "none"
+    return [Problem(data.source, None, "inflow",
+                    f"no series for inflow node(s) {', '.join(missing)} (the file has: {have})")]
+
+
 def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
     """Checks that need the basin, the scenario and the inflow data together."""
     problems: list[Problem] = []
@@ -209,18 +234,15 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
         add("end", "scenario.end", f"must not be before start ({scenario.start}), got {scenario.end}")
         return problems
     if not is_step_start(start, scenario.timestep):
+        days = {"month": "the 1st of a month", "dekad": "the 1st, 11th or 21st of a month"}
         add("start", "scenario.start",
-            f"must start a {scenario.timestep} step (e.g. the 1st of a month), got {scenario.start}")
+            f"{scenario.timestep} steps start on {days[scenario.timestep]}, got {scenario.start}")
         return problems
     if scenario.mode != "step":
         add("mode", "scenario.mode", f"mode {scenario.mode!r} is not available yet; use \"step\"")
     steps = make_steps(start, end, scenario.timestep)
     data = scenario.inflows
-    inflow_ids = [n.id for n in scenario.basin.nodes if n.kind == "inflow"]
-    missing = [n for n in inflow_ids if n not in data.node]
-    if missing:
-        problems.append(Problem(data.source, None, "inflow",
-                                f"no series for inflow node(s) {', '.join(missing)}"))
+    problems += inflow_coverage(scenario.basin, data)
     if len(data.start) == 0 or data.start[0] > steps.start[0] or data.end[-1] < steps.end[-1]:
         have = f"{data.start[0]} to {data.end[-1] - np.timedelta64(1, 'D')}" if len(data.start) else "nothing"
         problems.append(Problem(data.source, None, "time",

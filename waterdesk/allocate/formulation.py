@@ -9,7 +9,9 @@ Notation (all volumes in mcm over the step; Δ = step length in seconds × 1e-6)
     rel[k]    release through turbines / outlets  0 <= rel[k] <= rel_max[k]·Δ
     spill[k]  release over the spillway           >= 0
     out[s]    outflow of sink s                   >= 0
-    M[p]      largest shortage fraction among the demands of priority level p, in [0, 1]
+    M[p]      largest shortage fraction among the demands of priority level p, >= 0
+              (no upper bound: x >= 0 keeps it <= 1, and an unbounded M keeps the
+              duals of the equal-fraction rows summing to the objective weight)
 
 Node balance, for every node n (reach r delivers a[r]·q[r] + b[r]·Δ, with
 a = (1-loss)·C_now and b = (1-loss)·(routed water already in the reach)):
@@ -25,10 +27,11 @@ Equal fraction within a priority level p (one row per demand):
     x[d] + R[d]·M[p] >= R[d]                  (shortage fraction of d <= M[p])
 
 Objective (stage k of the lexicographic solve, see `solve.py`): for the level
-being decided, minimise α·ΣR·M[p] - Σ x[d] (largest shortage fraction first,
-then volume); lower levels enter with weights 10^-2 per level; storage is
-valued at 1e-5 per mcm and spill costs 1e-5 per mcm, so reservoirs keep water
-no demand needs and pass it through the turbines before the spillway.
+being decided, minimise α·ΣR·M[k] (its largest shortage fraction); lower
+levels enter by volume only, -w·x[d] with w = 10^-2 per level below (floor
+10^-4); storage is valued at 1e-5 per mcm and spill costs 1e-5 per mcm, so
+reservoirs keep water no demand needs and pass it through the turbines before
+the spillway.
 
 Per step only bounds, right-hand sides and two kinds of coefficient change
 (a[r], and R[d] in the equal-fraction rows); the Pyomo model is built once with
@@ -93,7 +96,7 @@ def declare(net: Network) -> pyo.ConcreteModel:
     m.rel = pyo.Var(m.K, within=pyo.NonNegativeReals)
     m.spill = pyo.Var(m.K, within=pyo.NonNegativeReals)
     m.out = pyo.Var(m.S, within=pyo.NonNegativeReals)
-    m.M = pyo.Var(m.P, bounds=(0.0, 1.0))
+    m.M = pyo.Var(m.P, within=pyo.NonNegativeReals)
 
     res_of_node = {int(n): k for k, n in enumerate(net.res_node)}
     dem_of_node = {int(n): d for d, n in enumerate(net.dem_node)}

@@ -30,6 +30,8 @@ STORAGE_VALUE = 1e-5   # per mcm kept in a reservoir
 SPILL_COST = 1e-5      # per mcm over the spillway
 SURPLUS_COST = 1e3     # per mcm forced onto a demand beyond its request
 TOL = 1e-7
+GUARD = 1e4            # per mcm, for levels above a guessed first stage
+SATURATED = 1.0        # dual above which an equal-fraction row cannot improve
 
 _threads_set = False
 
@@ -93,17 +95,23 @@ class StepSolver:
         self.h.passModel(model)
         self._all_cols = np.arange(lp.n_col, dtype=np.int32)
         self._all_rows = np.arange(lp.n_row, dtype=np.int32)
-        self._coef: dict[tuple[int, int], float] = {}
+        self._coef_values: NDArray[np.float64] | None = None
+        self._guess = 0          # first short level of the previous step
         self.solves = 0
         self.iterations = 0
 
     # ------------------------------------------------------------------ updates
     def set_coefficients(self, rows: NDArray[np.int64], cols: NDArray[np.int64],
                          values: NDArray[np.float64]) -> None:
-        for r, c, v in zip(rows.tolist(), cols.tolist(), values.tolist()):
-            if self._coef.get((r, c)) != v:
-                self.h.changeCoeff(r, c, v)
-                self._coef[(r, c)] = v
+        """Change matrix entries (rows[i], cols[i]) to values[i]; only those that
+        differ from the last call reach HiGHS. Always called with the same positions."""
+        if self._coef_values is None:
+            changed = np.arange(len(values))
+        else:
+            changed = np.flatnonzero(values != self._coef_values)
+        for i in changed.tolist():
+            self.h.changeCoeff(int(rows[i]), int(cols[i]), float(values[i]))
+        self._coef_values = values.copy()
 
     def solve_step(self, col_lower: NDArray[np.float64], col_upper: NDArray[np.float64],
                    row_lower: NDArray[np.float64], row_upper: NDArray[np.float64],
@@ -115,18 +123,30 @@ class StepSolver:
         h.changeColsBounds(lp.n_col, self._all_cols, col_lower, col_upper)
         h.changeRowsBounds(lp.n_row, self._all_rows, row_lower, row_upper)
         n_level = len(lp.levels)
-        level_request = np.zeros(n_level)
-        np.add.at(level_request, lp.dem_level, request)
+        level_request = np.bincount(lp.dem_level, weights=request, minlength=n_level)
         active = request > 0
         lower = col_lower.copy()
         row_lo = row_lower.copy()
-        stage = 0
-        x = self._run(self._costs(0, level_request))
+        # start where the previous step first fell short; the levels above are
+        # guarded by a large volume weight and must come out fully served, else
+        # the step restarts from the top
+        stage = self._guess if 0 < self._guess < n_level else 0
+        x = self._run(self._costs(stage, level_request, guard=stage))
+        if stage:
+            above = self._short_levels(x, request, active, 0)
+            if above.size and above[0] < stage:
+                stage = 0
+                x = self._run(self._costs(0, level_request))
+            else:
+                self._fix_levels(x, range(stage), lower, row_lo)
+        self._guess = 0
         while True:
             short = self._short_levels(x, request, active, stage)
             if short.size == 0:
                 return x
             level = int(short[0])
+            if not self._guess:
+                self._guess = level
             if level != stage:
                 # levels between stage and `level` are fully served: keep them so
                 self._fix_levels(x, range(stage, level), lower, row_lo)
@@ -143,14 +163,19 @@ class StepSolver:
             x = self._run(self._costs(stage, level_request))
 
     # ------------------------------------------------------------------ helpers
-    def _costs(self, stage: int, level_request: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _costs(self, stage: int, level_request: NDArray[np.float64], guard: int = 0) -> NDArray[np.float64]:
+        """Objective of a stage: the level decided now counts only by its largest
+        shortage fraction (ALPHA·ΣR·M); lower levels only by volume, at most
+        LOWER_LEVEL per mcm, so no lower level can outbid it (their equal
+        fractions are settled in their own stage)."""
         lp = self.lp
         cost = np.zeros(lp.n_col)
         weight = np.zeros(len(lp.levels))
-        for k in range(stage, len(lp.levels)):
+        for k in range(stage + 1, len(lp.levels)):
             weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
+        weight[:guard] = GUARD
         cost[lp.col_x] = -weight[lp.dem_level]
-        cost[lp.col_m] = ALPHA * weight * level_request
+        cost[lp.col_m[stage]] = ALPHA * level_request[stage]
         cost[lp.col_v] = -STORAGE_VALUE
         cost[lp.col_spill] = SPILL_COST
         cost[lp.col_surplus] = SURPLUS_COST
@@ -226,12 +251,14 @@ class StepSolver:
             if m * level_request[level] <= TOL:
                 return x
             at_max = free[frac[free] >= m - 1e-9]
-            duals = np.asarray(self.h.getSolution().row_dual)[lp.row_share[at_max]]
-            bottleneck = at_max[np.abs(duals) > 1e-12]
+            # saturated rows carry duals averaging >= ALPHA (Σ y·R = ALPHA·ΣR over them);
+            # what lower levels or storage would do with freed water is worth < 1 per mcm
+            duals = np.abs(np.asarray(self.h.getSolution().row_dual)[lp.row_share[at_max]])
+            bottleneck = at_max[duals > SATURATED]
             if bottleneck.size == 0:
-                bottleneck = at_max
-            if bottleneck.size == free.size or bottleneck.size == 0:
-                return x
+                bottleneck = at_max[[int(np.argmax(duals))]]
+            if bottleneck.size == free.size:
+                return x     # every undecided demand is saturated: max-min fair
             # freeze the bottleneck demands at what they get, then lift the others
             cols = lp.col_x[bottleneck]
             lower[cols] = np.maximum(0.0, x[cols] - TOL)

@@ -4,19 +4,22 @@ All problems of all files are collected and raised once as an `InputError`.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from waterdesk.errors import InputError, Problem
 from waterdesk.io.inflows import read_inflows
-from waterdesk.io.schema import BasinFile, ScenarioFile, validation_problems
+from waterdesk.io.schema import BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
+from waterdesk.io.schema import Node as NodeModel
+from waterdesk.io.schema import Reach as ReachModel
 from waterdesk.io.toml import TomlDocument, read_toml
-from waterdesk.model.basin import NODE_CLASSES, Basin, Reach
+from waterdesk.model.basin import NODE_CLASSES, Basin, Node, Reach
 from waterdesk.model.scenario import InflowData, Scenario
-from waterdesk.validate import Locator, validate_basin, validate_scenario
+from waterdesk.validate import Locator, inflow_coverage, validate_basin, validate_scenario
 
 
 def _where(doc: TomlDocument, loc: tuple[Any, ...]) -> str:
@@ -66,26 +69,69 @@ def _locator(doc: TomlDocument) -> Locator:
 
 
 def _build_basin(doc: TomlDocument, parsed: BasinFile) -> Basin:
-    nodes = []
-    for node in parsed.node:
-        fields = node.model_dump()
-        for key in ("area_curve", "head_curve"):
-            if fields.get(key) is not None:
-                fields[key] = tuple(tuple(p) for p in fields[key])
-        for key in ("evaporation_mm", "monthly_mcm"):
-            if key in fields:
-                fields[key] = tuple(fields[key])
-        nodes.append(NODE_CLASSES[node.kind](**fields))
+    return _assemble(doc, parsed.basin, [_to_node(n) for n in parsed.node], parsed.reach)
+
+
+def _to_node(node: Any) -> Node:
+    fields = node.model_dump()
+    for key in ("area_curve", "head_curve"):
+        if fields.get(key) is not None:
+            fields[key] = tuple(tuple(p) for p in fields[key])
+    for key in ("evaporation_mm", "monthly_mcm"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    return NODE_CLASSES[node.kind](**fields)
+
+
+def _assemble(doc: TomlDocument, info: BasinInfo, nodes: list[Node], reach_models: list[Any]) -> Basin:
     reaches = tuple(
         Reach(id=r.id or f"{r.from_}->{r.to}", from_node=r.from_, to_node=r.to, kind=r.kind,
               routing=r.routing, k_days=r.k_days, x=r.x, loss_fraction=r.loss_fraction,
               max_flow_m3s=r.max_flow_m3s)
-        for r in parsed.reach
+        for r in reach_models
     )
-    info = parsed.basin
     return Basin(name=info.name, countries=tuple(info.countries), nodes=tuple(nodes), reaches=reaches,
                  title=info.title, description=info.description, path=doc.path,
                  inflows_path=(doc.path.parent / info.inflows))
+
+
+def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | None, frozenset[str]]:
+    """The basin without the keys that failed their schema, so the network can
+    still be checked and every problem reported at once. Items that cannot be
+    rebuilt stand in as placeholders of their kind (their own fields unchecked)."""
+    data = copy.deepcopy(doc.data)
+    for err in error.errors():
+        loc = _clean(tuple(err["loc"]))
+        if len(loc) >= 3 and loc[0] in ("node", "reach") and isinstance(loc[1], int) \
+                and err["type"] != "missing":
+            items = data.get(loc[0])
+            if isinstance(items, list) and loc[1] < len(items) and isinstance(items[loc[1]], dict):
+                items[loc[1]].pop(loc[2], None)
+        elif len(loc) >= 2 and loc[0] == "basin" and isinstance(data.get("basin"), dict):
+            data["basin"].pop(loc[1], None)
+    try:
+        info = BasinInfo.model_validate(data.get("basin"))
+    except ValidationError:
+        return None, frozenset()
+    adapter: TypeAdapter[Any] = TypeAdapter(NodeModel)
+    nodes: list[Node] = []
+    placeholders: set[str] = set()
+    for item in data.get("node", []) if isinstance(data.get("node"), list) else []:
+        try:
+            nodes.append(_to_node(adapter.validate_python(item)))
+        except ValidationError:
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                kind = item.get("kind") if item.get("kind") in NODE_CLASSES else "junction"
+                nodes.append(NODE_CLASSES[kind](id=item["id"], kind=kind, country=str(item.get("country", ""))))
+                placeholders.add(item["id"])
+    reaches = []
+    for item in data.get("reach", []) if isinstance(data.get("reach"), list) else []:
+        try:
+            reaches.append(ReachModel.model_validate(item))
+        except ValidationError:
+            if isinstance(item, dict) and isinstance(item.get("from"), str):
+                placeholders.add(item["from"])
+    return _assemble(doc, info, nodes, reaches), frozenset(placeholders)
 
 
 def _parse_basin(path: Path) -> tuple[TomlDocument, Basin | None, list[Problem]]:
@@ -93,7 +139,13 @@ def _parse_basin(path: Path) -> tuple[TomlDocument, Basin | None, list[Problem]]
     try:
         parsed = BasinFile.model_validate(doc.data)
     except ValidationError as err:
-        return doc, None, _schema_problems(doc, BasinFile, err)
+        problems = _schema_problems(doc, BasinFile, err)
+        lenient, placeholders = _lenient_basin(doc, err)
+        if lenient is not None:
+            seen = {(p.line, p.where) for p in problems}
+            problems += [p for p in validate_basin(lenient, _locator(doc), placeholders)
+                         if (p.line, p.where) not in seen]
+        return doc, None, problems
     basin = _build_basin(doc, parsed)
     return doc, basin, validate_basin(basin, _locator(doc))
 
@@ -106,7 +158,15 @@ def load_basin(path: str | Path) -> Basin:
     InputError
         listing every problem found, each with file and line.
     """
-    _, basin, problems = _parse_basin(Path(path))
+    doc, basin, problems = _parse_basin(Path(path))
+    if basin is not None and basin.inflows_path is not None:
+        data, inflow_problems = read_inflows(basin.inflows_path)
+        if not basin.inflows_path.exists():
+            inflow_problems = [Problem(doc.path, doc.line("basin", "inflows"), "basin.inflows",
+                                       f"inflow file not found: {basin.inflows_path}")]
+        problems += inflow_problems
+        if data is not None:
+            problems += inflow_coverage(basin, data)
     if problems or basin is None:
         raise InputError(problems)
     return basin

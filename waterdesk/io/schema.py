@@ -9,12 +9,31 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 Twelve = Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=12, max_length=12)]
 Curve = Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]], Field(min_length=2)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 NodeId = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")]
+
+
+def _iso_date(value: Any) -> Any:
+    """Accept a TOML date or a "YYYY-MM-DD" string naming a real day."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"must be a date YYYY-MM-DD, got {value!r} (no such day)") from None
+    return value
+
+
+IsoDate = Annotated[str, BeforeValidator(_iso_date), Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
 class _Strict(BaseModel):
@@ -114,8 +133,8 @@ class ScenarioInfo(_Strict):
     title: str = ""
     description: str = Field(default="", description="the question this scenario answers")
     basin: str = Field(description="basin file, relative to this file")
-    start: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
-    end: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    start: IsoDate
+    end: IsoDate
     timestep: Literal["day", "dekad", "month"] = "month"
     mode: Literal["step", "horizon"] = "step"
     horizon: str | None = None
@@ -205,8 +224,11 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
     got = err.get("input")
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
-        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else f"; known keys: {', '.join(sorted(known))}"
+        close = _closest_key(key, known)
+        if close and any(close == key + sfx for sfx in _SUFFIXES):
+            return (f"unknown key {key}: dimensional keys carry their unit as a suffix; "
+                    f"did you mean {close}?")
+        hint = f"; did you mean {close}?" if close else f"; known keys: {', '.join(sorted(known))}"
         return f"unknown key {key}{hint}"
     if kind == "missing":
         return "required key is missing"
@@ -215,18 +237,27 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
               "less_than_equal": "<="}[kind]
         bound = ctx.get({"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
                          "less_than_equal": "le"}[kind])
-        return f"must be {op} {bound}, got {got!r}"
+        return f"must be {op} {bound:g}, got {got!r}"
     if kind in ("too_short", "too_long"):
         expected = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
         size = len(got) if hasattr(got, "__len__") else ctx.get("actual_length")
         if str(err["loc"][-1]) in _TWELVE:
             return f"needs 12 monthly values (January..December), got {size}"
         word = "at least" if kind == "too_short" else "at most"
-        return f"needs {word} {expected} values, got {size}"
+        what = "points" if str(err["loc"][-1]).endswith("_curve") else "values"
+        return f"needs {word} {expected} {what}, got {size}"
     if kind == "literal_error":
-        return f"must be one of {ctx.get('expected')}, got {got!r}"
+        expected = ctx.get("expected", "")
+        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
+        close = difflib.get_close_matches(str(got), options, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"must be one of {expected}, got {got!r}{hint}"
     if kind in ("union_tag_invalid",):
-        return f"kind must be one of {ctx.get('expected_tags')}, got {ctx.get('tag')!r}"
+        tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        options = ", ".join(repr(t) for t in tags[:-1]) + f" or {tags[-1]!r}"
+        close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"must be one of {options}, got {ctx.get('tag')!r}{hint}"
     if kind == "union_tag_not_found":
         return "required key kind is missing"
     if kind == "string_pattern_mismatch":
@@ -236,6 +267,8 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
         if pattern.startswith(r"^\d{4}"):
             return f"must be a date YYYY-MM-DD, got {got!r}"
         return f"must contain only letters, digits, '_' and '-', got {got!r}"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
     if kind in ("float_type", "float_parsing", "int_type", "int_parsing", "int_from_float"):
         what = "a number" if kind.startswith("float") else "a whole number"
         return f"must be {what}, got {got!r}"
@@ -257,11 +290,24 @@ def validation_problems(
     of scales was also allowed) are merged into one message per location.
     """
     out: dict[tuple[Any, ...], str] = {}
-    for err in error.errors():
+    errors = error.errors()
+    explained: set[tuple[Any, ...]] = set()   # missing keys that a typo next to them explains
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(err["loc"])
+            model = _model_at(root, loc, data)
+            known = [f.alias or n for n, f in model.model_fields.items()] if model else []
+            close = _closest_key(str(loc[-1]), known)
+            if close:
+                explained.add(_clean(loc[:-1] + (close,)))
+    for err in errors:
+        if err["type"] == "missing" and _clean(tuple(err["loc"])) in explained:
+            continue
         loc = tuple(err["loc"])
         # drop discriminator / union branch names pydantic inserts into locations
-        clean = tuple(p for p in loc if not (isinstance(p, str) and (p in NODE_MODELS or
-                      p.startswith(("float", "list[", "dict[", "constrained", "function")))))
+        clean = _clean(loc)
+        if err["type"] == "union_tag_invalid":
+            clean = clean + ("kind",)
         model = _model_at(root, loc, data)
         known = [f.alias or n for n, f in model.model_fields.items()] if model else []
         message = _describe({**err, "loc": clean}, known)
@@ -277,5 +323,21 @@ def validation_problems(
     ]
 
 
+def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the discriminator / union-branch names pydantic inserts into locations."""
+    return tuple(p for p in loc if not (isinstance(p, str) and (p in NODE_MODELS or p.startswith(
+        ("float", "list[", "dict[", "constrained", "function")))))
+
+
+def _closest_key(key: str, known: list[str]) -> str | None:
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    # a bare name missing its unit suffix: capacity -> capacity_mcm
+    stems = [k for k in known if any(k == key + sfx for sfx in _SUFFIXES)]
+    return stems[0] if stems else None
+
+
+_SUFFIXES = ("_m3s", "_mcm", "_km2", "_mw", "_gwh", "_m", "_mm", "_days")
 _TYPE_MISMATCH = ("must be a number", "must be a list", "must be a table", "must be text")
 _TWELVE = {"evaporation_mm", "monthly_mcm", "scale", "energy_target_gwh", "target_storage_mcm"}

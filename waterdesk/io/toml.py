@@ -110,5 +110,28 @@ def read_toml(path: str | Path) -> TomlDocument:
         if match:
             line = line or int(match.group(1))
             message = message[: match.start()].strip()
+        message = _explain(message, text, line)
         raise InputError([Problem(path, line, "", f"TOML syntax error: {message}")]) from None
     return TomlDocument(path=path, data=data, lines=_scan_lines(text), text=raw)
+
+
+def _explain(message: str, text: str, line: int | None) -> str:
+    """Plainer words for tomllib's terse messages."""
+    if message == "Illegal character '\\n'" or message.startswith("Illegal character '\\n'"):
+        return 'string not closed before the end of the line (missing ")'
+    if message.startswith("Cannot overwrite a value") and line:
+        lines = text.splitlines()
+        key = _KEY.match(lines[line - 1]) if line <= len(lines) else None
+        if key:
+            name = key.group(1)
+            first = None
+            for number in range(line - 1, 0, -1):
+                candidate = lines[number - 1]
+                if _HEADER.match(candidate) and not _KEY.match(candidate):
+                    break
+                match = _KEY.match(candidate)
+                if match and match.group(1) == name:
+                    first = number
+            where = f" (first on line {first})" if first else ""
+            return f"key {name} is set twice in this table{where}"
+    return message
