@@ -16,7 +16,7 @@ from waterdesk.allocate.formulation import StepLP, extract
 from waterdesk.allocate.solve import StepSolver
 from waterdesk.calendar import Steps
 from waterdesk.errors import InfeasibleError
-from waterdesk.kernels import realise, routing
+from waterdesk.kernels import routing, step
 from waterdesk.model.network import KIND_CODE, Network, compile_network
 from waterdesk.model.scenario import Scenario
 
@@ -90,7 +90,10 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
                                       net.reach_k_days, net.reach_x, net.reach_loss, edges, local)
     t1 = time.perf_counter()
     lp = extract(net)
-    solver = StepSolver(lp)
+    level_total = np.zeros((n_t, len(lp.levels)))
+    for d, level in enumerate(lp.dem_level):
+        level_total[:, level] += requests[:, d]
+    solver = StepSolver(lp, level_scale=level_total.max(axis=0) if n_t else None)
     t2 = time.perf_counter()
 
     out = {name: np.zeros((n_t, size)) for name, size in (
@@ -108,14 +111,12 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     month = steps.month_index
     month_share = days / steps.days_in_month
     sink = net.node_kind == KIND_CODE["sink"]
-    res_at = np.full(n_n, -1)
-    res_at[net.res_node] = np.arange(n_k)
     rel_max = np.where(net.res_hydro, net.res_turbine_m3s, net.res_outlet_m3s)
     inf = solver.inf
     coef_rows = np.concatenate([lp.row_balance[net.reach_to], lp.row_share])
     coef_cols = np.concatenate([lp.col_q, lp.col_m[lp.dem_level]])
     coef_values = np.empty(len(coef_rows))
-    # bounds: what does not change between steps is set once
+    # bounds: what does not change between steps is set once, the rest by `step.assemble`
     col_lo = np.zeros(lp.n_col)
     col_hi = np.full(lp.n_col, inf)
     col_hi[lp.col_v] = net.res_capacity_mcm
@@ -123,68 +124,36 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     row_lo = np.zeros(lp.n_row)
     row_hi = np.zeros(lp.n_row)
     row_hi[lp.row_share] = inf
-    lagged_demand = np.isin(net.dem_node, net.reach_to[net.reach_routing != routing.NONE])
-    q_cap = net.reach_max_m3s
-    capped_q = np.isfinite(q_cap)
-    capped_rel = np.isfinite(rel_max)
+    lagged_demand = bool(np.isin(net.dem_node, net.reach_to[net.reach_routing != routing.NONE]).any())
+    sink_node = np.flatnonzero(sink).astype(np.int64)
+    evap_mm = net.res_evap_mm[:, month] * month_share[None, :]     # (K, T)
+    evap = np.zeros(n_k)
+    b_mcm = np.zeros(n_r)
+    q_m3s = np.zeros(n_r)
 
     for t in range(n_t):
         dl = delta[t]
         routing.reach_coefficients(t, net.reach_routing, net.reach_k_days, net.reach_x,
                                    net.reach_loss, edges, cum, q0, musk_i, musk_o, a, b)
-        evap = realise.evaporation(storage, net.res_evap_mm[:, month[t]] * month_share[t],
-                                   net.res_area_s, net.res_area_a, net.res_area_n)
-        req = requests[t]
-        col_hi[lp.col_q[capped_q]] = q_cap[capped_q] * dl
-        col_hi[lp.col_x] = req
-        col_lo[lp.col_v] = np.minimum(net.res_dead_mcm, np.maximum(0.0, storage - evap))
-        col_hi[lp.col_rel[capped_rel]] = rel_max[capped_rel] * dl
-        # only water already travelling in a lagged reach may arrive beyond the request
-        bdl = b * dl
-        if lagged_demand.any():
-            forced = np.bincount(net.reach_to, weights=bdl, minlength=n_n)
-            col_hi[lp.col_surplus] = forced[net.dem_node]
-        rhs = -local[t] * dl - np.bincount(net.reach_to, weights=bdl, minlength=n_n)
-        rhs[net.res_node] -= storage - evap
-        row_lo[lp.row_balance] = rhs
-        row_hi[lp.row_balance] = rhs
-        row_lo[lp.row_share] = np.where(req > 0, req, -inf)
-        coef_values[:n_r] = a
-        coef_values[n_r:] = req
+        step.assemble(dl, local[t], requests[t], storage, evap_mm[:, t], net.res_area_s,
+                      net.res_area_a, net.res_area_n, net.res_dead_mcm, net.reach_to, net.res_node,
+                      net.dem_node, net.reach_max_m3s, rel_max, a, b, lp.col_q, lp.col_x, lp.col_v,
+                      lp.col_rel, lp.col_surplus, lp.row_balance, lp.row_share, lagged_demand, inf,
+                      col_lo, col_hi, row_lo, row_hi, coef_values, evap, b_mcm)
         solver.set_coefficients(coef_rows, coef_cols, coef_values)
         try:
-            x = solver.solve_step(col_lo, col_hi, row_lo, row_hi, req)
+            x = solver.solve_step(col_lo, col_hi, row_lo, row_hi, requests[t])
         except InfeasibleError as err:
             raise InfeasibleError(f"step {steps.start[t]}: {err}", err.clauses, err.bounds) from None
-        q = x[lp.col_q]
-        exits = a * q + bdl
-        routing.reach_advance(t, q / dl, net.reach_routing, net.reach_k_days, net.reach_x,
+        step.record(t, x, dl, days[t] * 24.0, local[t], a, b_mcm, net.reach_from, net.reach_to,
+                    net.dem_node, net.dem_return_node, net.dem_consumptive, net.res_node, sink_node,
+                    lp.col_q, lp.col_x, lp.col_surplus, lp.col_v, lp.col_rel, lp.col_spill, lp.col_out,
+                    net.res_hydro, net.res_head_s, net.res_head_h, net.res_head_n, net.res_efficiency,
+                    net.res_installed_mw, storage, evap, out["node_flow"], out["reach_flow"],
+                    out["reach_outflow"], out["storage"], out["release"], out["spill"],
+                    out["evaporation"], out["energy"], out["supplied"], out["mass_balance_error"], q_m3s)
+        routing.reach_advance(t, q_m3s, net.reach_routing, net.reach_k_days, net.reach_x,
                               edges, cum, q0, musk_i, musk_o)
-        delivered = x[lp.col_x]
-        surplus = x[lp.col_surplus]
-        new_storage = x[lp.col_v] if n_k else storage
-        rel = x[lp.col_rel]
-        spill = x[lp.col_spill]
-        sink_out = np.zeros(n_n)
-        sink_out[sink] = x[lp.col_out[sink]]
-        out["mass_balance_error"][t] = realise.mass_balance(
-            local[t] * dl, net.reach_from, net.reach_to, q, exits, net.dem_node, net.dem_return_node,
-            net.dem_consumptive, delivered, surplus, net.res_node, storage, new_storage, evap, sink_out)
-        out["energy"][t] = realise.hydropower(rel / dl, storage, new_storage, net.res_hydro,
-                                              net.res_head_s, net.res_head_h, net.res_head_n,
-                                              net.res_efficiency, net.res_installed_mw, days[t] * 24.0)
-        node_out = np.bincount(net.reach_from, weights=q, minlength=n_n)
-        node_out[net.dem_node] += delivered + surplus
-        node_out += sink_out
-        out["node_flow"][t] = node_out / dl
-        out["reach_flow"][t] = q / dl
-        out["reach_outflow"][t] = exits / dl
-        out["storage"][t] = new_storage
-        out["release"][t] = rel / dl
-        out["spill"][t] = spill / dl
-        out["evaporation"][t] = evap
-        out["supplied"][t] = delivered
-        storage = new_storage.copy()
         if progress is not None:
             progress(1)
     t3 = time.perf_counter()

@@ -29,7 +29,8 @@ FLOOR = 1e-4           # smallest weight a demand gets (stays above storage valu
 STORAGE_VALUE = 1e-5   # per mcm kept in a reservoir
 SPILL_COST = 1e-5      # per mcm over the spillway
 SURPLUS_COST = 1e3     # per mcm forced onto a demand beyond its request
-TOL = 1e-7
+TOL = 1e-7             # a shortage below this [mcm] is none
+FIX_SLACK = 1e-9       # relative slack when a decided delivery becomes a lower bound
 GUARD = 1e4            # per mcm, for levels above a guessed first stage
 SATURATED = 1.0        # dual above which an equal-fraction row cannot improve
 
@@ -70,7 +71,10 @@ def _quiet(factory: "type") -> "object":
 class StepSolver:
     """One HiGHS instance holding the step LP; `solve` returns the column values."""
 
-    def __init__(self, lp: StepLP) -> None:
+    def __init__(self, lp: StepLP, level_scale: NDArray[np.float64] | None = None) -> None:
+        """`level_scale` [mcm]: the largest total request of each priority level over
+        the run; it sets the weight of M so the objective does not change from step
+        to step (and HiGHS keeps a dual-feasible basis)."""
         import highspy
 
         self.lp = lp
@@ -96,6 +100,10 @@ class StepSolver:
         self._all_cols = np.arange(lp.n_col, dtype=np.int32)
         self._all_rows = np.arange(lp.n_row, dtype=np.int32)
         self._coef_values: NDArray[np.float64] | None = None
+        scale = np.ones(len(lp.levels)) if level_scale is None else np.asarray(level_scale, float)
+        self._m_weight = ALPHA * np.maximum(scale, 1.0)
+        self._cost_cache: dict[tuple[int, int], NDArray[np.float64]] = {}
+        self._cost_key: tuple[int, int] | None = None
         self._guess = 0          # first short level of the previous step
         self.solves = 0
         self.iterations = 0
@@ -123,7 +131,6 @@ class StepSolver:
         h.changeColsBounds(lp.n_col, self._all_cols, col_lower, col_upper)
         h.changeRowsBounds(lp.n_row, self._all_rows, row_lower, row_upper)
         n_level = len(lp.levels)
-        level_request = np.bincount(lp.dem_level, weights=request, minlength=n_level)
         active = request > 0
         lower = col_lower.copy()
         row_lo = row_lower.copy()
@@ -131,12 +138,12 @@ class StepSolver:
         # guarded by a large volume weight and must come out fully served, else
         # the step restarts from the top
         stage = self._guess if 0 < self._guess < n_level else 0
-        x = self._run(self._costs(stage, level_request, guard=stage))
+        x = self._run(self._costs(stage, guard=stage))
         if stage:
             above = self._short_levels(x, request, active, 0)
             if above.size and above[0] < stage:
                 stage = 0
-                x = self._run(self._costs(0, level_request))
+                x = self._run(self._costs(0))
             else:
                 self._fix_levels(x, range(stage), lower, row_lo)
         self._guess = 0
@@ -150,48 +157,54 @@ class StepSolver:
             if level != stage:
                 # levels between stage and `level` are fully served: keep them so
                 self._fix_levels(x, range(stage, level), lower, row_lo)
-                x = self._run(self._costs(level, level_request))
+                x = self._run(self._costs(level))
                 if not self._level_short(x, request, active, level):
                     stage = level + 1
                     self._fix_levels(x, [level], lower, row_lo)
                     continue
-            x = self._water_fill(x, level, request, active, lower, row_lo, level_request)
+            x = self._water_fill(x, level, request, active, lower, row_lo)
             self._fix_levels(x, [level], lower, row_lo)
             stage = level + 1
             if stage >= n_level:
                 return x
-            x = self._run(self._costs(stage, level_request))
+            x = self._run(self._costs(stage))
 
     # ------------------------------------------------------------------ helpers
-    def _costs(self, stage: int, level_request: NDArray[np.float64], guard: int = 0) -> NDArray[np.float64]:
+    def _costs(self, stage: int, guard: int = 0) -> tuple[int, int]:
         """Objective of a stage: the level decided now counts only by its largest
-        shortage fraction (ALPHA·ΣR·M); lower levels only by volume, at most
-        LOWER_LEVEL per mcm, so no lower level can outbid it (their equal
-        fractions are settled in their own stage)."""
-        lp = self.lp
-        cost = np.zeros(lp.n_col)
-        weight = np.zeros(len(lp.levels))
-        for k in range(stage + 1, len(lp.levels)):
-            weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
-        weight[:guard] = GUARD
-        cost[lp.col_x] = -weight[lp.dem_level]
-        cost[lp.col_m[stage]] = ALPHA * level_request[stage]
-        cost[lp.col_v] = -STORAGE_VALUE
-        cost[lp.col_spill] = SPILL_COST
-        cost[lp.col_surplus] = SURPLUS_COST
-        return cost
+        shortage fraction (weight ALPHA·max ΣR on M); lower levels only by volume,
+        at most LOWER_LEVEL per mcm, so no lower level can outbid it (their equal
+        fractions are settled in their own stage). Levels above a guessed first
+        stage get GUARD per mcm. Returns the cache key of the cost vector."""
+        key = (stage, guard)
+        if key not in self._cost_cache:
+            lp = self.lp
+            cost = np.zeros(lp.n_col)
+            weight = np.zeros(len(lp.levels))
+            for k in range(stage + 1, len(lp.levels)):
+                weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
+            weight[:guard] = GUARD
+            cost[lp.col_x] = -weight[lp.dem_level]
+            cost[lp.col_m[stage]] = self._m_weight[stage]
+            cost[lp.col_v] = -STORAGE_VALUE
+            cost[lp.col_spill] = SPILL_COST
+            cost[lp.col_surplus] = SURPLUS_COST
+            self._cost_cache[key] = cost
+        return key
 
-    def _run(self, cost: NDArray[np.float64]) -> NDArray[np.float64]:
+    def _run(self, key: tuple[int, int]) -> NDArray[np.float64]:
         import highspy
 
         h = self.h
-        h.changeColsCost(self.lp.n_col, self._all_cols, cost)
+        if key != self._cost_key:
+            h.changeColsCost(self.lp.n_col, self._all_cols, self._cost_cache[key])
+            self._cost_key = key
         status = h.run()
         self.solves += 1
         model_status = h.getModelStatus()
         if model_status == highspy.HighsModelStatus.kOptimal:
-            self.iterations += h.getInfo().simplex_iteration_count
-            return np.asarray(h.getSolution().col_value)
+            self.iterations += h.getInfoValue("simplex_iteration_count")[1]
+            return np.fromiter(h.getSolution().col_value, np.float64, self.lp.n_col)
         if model_status in (highspy.HighsModelStatus.kInfeasible,
                             highspy.HighsModelStatus.kUnboundedOrInfeasible):
             raise InfeasibleError("the physical bounds of this step cannot all hold")
@@ -229,7 +242,7 @@ class StepSolver:
         if dems.size == 0:
             return
         cols = lp.col_x[dems]
-        lower[cols] = np.maximum(0.0, x[cols] - TOL)
+        lower[cols] = np.maximum(0.0, x[cols] - FIX_SLACK * np.maximum(1.0, x[cols]))
         self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols],
                                 np.asarray(self._upper(cols)))
         rows = lp.row_share[dems]
@@ -242,13 +255,13 @@ class StepSolver:
 
     def _water_fill(self, x: NDArray[np.float64], level: int, request: NDArray[np.float64],
                     active: NDArray[np.bool_], lower: NDArray[np.float64],
-                    row_lo: NDArray[np.float64], level_request: NDArray[np.float64]) -> NDArray[np.float64]:
+                    row_lo: NDArray[np.float64]) -> NDArray[np.float64]:
         lp = self.lp
         free = np.flatnonzero((lp.dem_level == level) & active)
         while free.size:
             m = x[lp.col_m[level]]
             frac = self._fractions(x, request, active)
-            if m * level_request[level] <= TOL:
+            if m * float(request[lp.dem_level == level].sum()) <= TOL:
                 return x
             at_max = free[frac[free] >= m - 1e-9]
             # saturated rows carry duals averaging >= ALPHA (Σ y·R = ALPHA·ΣR over them);
@@ -261,7 +274,7 @@ class StepSolver:
                 return x     # every undecided demand is saturated: max-min fair
             # freeze the bottleneck demands at what they get, then lift the others
             cols = lp.col_x[bottleneck]
-            lower[cols] = np.maximum(0.0, x[cols] - TOL)
+            lower[cols] = np.maximum(0.0, x[cols] - FIX_SLACK * np.maximum(1.0, x[cols]))
             self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols],
                                     np.asarray(self._upper(cols)))
             rows = lp.row_share[bottleneck]
@@ -269,5 +282,5 @@ class StepSolver:
             self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows],
                                     np.full(len(rows), self.inf))
             free = np.setdiff1d(free, bottleneck)
-            x = self._run(self._costs(level, level_request))
+            x = self._run(self._costs(level))
         return x

@@ -1,0 +1,114 @@
+"""Per-step array work around the allocation LP: bounds in, realised step out.
+
+Plain arrays only (numpy + numba). `assemble` writes the step's column and row
+bounds and changing coefficients into preallocated arrays; `record` turns the
+LP's column values into the realised step (flows, storage, energy, mass
+balance) and advances the storage. See `allocate/formulation.py` for the LP.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from waterdesk.kernels.realise import evaporation, hydropower, mass_balance
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@njit(cache=True)
+def assemble(dl: float, local_m3s: F64, request_mcm: F64, storage_mcm: F64, evap_mm: F64,
+             area_s: F64, area_a: F64, area_n: I64, dead_mcm: F64, reach_to: I64, res_node: I64,
+             dem_node: I64, q_cap_m3s: F64, rel_max_m3s: F64, a: F64, b_m3s: F64,
+             col_q: I64, col_x: I64, col_v: I64, col_rel: I64, col_surplus: I64,
+             row_balance: I64, row_share: I64, lagged_demand: bool, inf: float,
+             col_lo: F64, col_hi: F64, row_lo: F64, row_hi: F64, coef: F64,
+             evap_mcm: F64, b_mcm: F64) -> None:
+    """Fill the step's bounds (dl = mcm per m3 s-1 over the step)."""
+    n_node = local_m3s.shape[0]
+    n_reach = reach_to.shape[0]
+    evap_mcm[:] = evaporation(storage_mcm, evap_mm, area_s, area_a, area_n)
+    rhs = np.empty(n_node)
+    for n in range(n_node):
+        rhs[n] = -local_m3s[n] * dl
+    for r in range(n_reach):
+        b_mcm[r] = b_m3s[r] * dl
+        rhs[reach_to[r]] -= b_mcm[r]
+        col_hi[col_q[r]] = q_cap_m3s[r] * dl if q_cap_m3s[r] < inf else inf
+        coef[r] = a[r]
+    for k in range(res_node.shape[0]):
+        rhs[res_node[k]] -= storage_mcm[k] - evap_mcm[k]
+        col_lo[col_v[k]] = min(dead_mcm[k], max(0.0, storage_mcm[k] - evap_mcm[k]))
+        col_hi[col_rel[k]] = rel_max_m3s[k] * dl if rel_max_m3s[k] < inf else inf
+    for n in range(n_node):
+        row_lo[row_balance[n]] = rhs[n]
+        row_hi[row_balance[n]] = rhs[n]
+    for d in range(dem_node.shape[0]):
+        col_hi[col_x[d]] = request_mcm[d]
+        row_lo[row_share[d]] = request_mcm[d] if request_mcm[d] > 0.0 else -inf
+        coef[n_reach + d] = request_mcm[d]
+    if lagged_demand:
+        # only water already travelling in a lagged reach may arrive beyond the request
+        forced = np.zeros(n_node)
+        for r in range(n_reach):
+            forced[reach_to[r]] += b_mcm[r]
+        for d in range(dem_node.shape[0]):
+            col_hi[col_surplus[d]] = forced[dem_node[d]]
+
+
+@njit(cache=True)
+def record(t: int, x: F64, dl: float, hours: float, local_m3s: F64, a: F64, b_mcm: F64,
+           reach_from: I64, reach_to: I64, dem_node: I64, dem_return: I64, dem_consumptive: F64,
+           res_node: I64, sink_node: I64, col_q: I64, col_x: I64, col_surplus: I64, col_v: I64,
+           col_rel: I64, col_spill: I64, col_out: I64, hydro: NDArray[np.bool_], head_s: F64,
+           head_h: F64, head_n: I64, efficiency: F64, installed_mw: F64,
+           storage_mcm: F64, evap_mcm: F64,
+           node_flow: F64, reach_flow: F64, reach_outflow: F64, storage_out: F64, release: F64,
+           spill: F64, evaporation_out: F64, energy: F64, supplied: F64, balance_error: F64,
+           q_m3s: F64) -> None:
+    """Write row t of every output from the LP solution x and advance the storage."""
+    n_node = local_m3s.shape[0]
+    n_reach = reach_from.shape[0]
+    n_res = res_node.shape[0]
+    n_dem = dem_node.shape[0]
+    q = np.empty(n_reach)
+    exits = np.empty(n_reach)
+    node_out = np.zeros(n_node)
+    for r in range(n_reach):
+        q[r] = x[col_q[r]]
+        exits[r] = a[r] * q[r] + b_mcm[r]
+        q_m3s[r] = q[r] / dl
+        node_out[reach_from[r]] += q[r]
+        reach_flow[t, r] = q[r] / dl
+        reach_outflow[t, r] = exits[r] / dl
+    delivered = np.empty(n_dem)
+    surplus = np.empty(n_dem)
+    for d in range(n_dem):
+        delivered[d] = x[col_x[d]]
+        surplus[d] = x[col_surplus[d]]
+        supplied[t, d] = delivered[d]
+        node_out[dem_node[d]] += delivered[d] + surplus[d]
+    sink_out = np.zeros(n_node)
+    for s in sink_node:
+        sink_out[s] = x[col_out[s]]
+        node_out[s] += sink_out[s]
+    new_storage = np.empty(n_res)
+    turbine = np.empty(n_res)
+    for k in range(n_res):
+        new_storage[k] = x[col_v[k]]
+        turbine[k] = x[col_rel[k]] / dl
+        release[t, k] = turbine[k]
+        spill[t, k] = x[col_spill[k]] / dl
+        evaporation_out[t, k] = evap_mcm[k]
+    local_mcm = local_m3s * dl
+    balance_error[t] = mass_balance(local_mcm, reach_from, reach_to, q, exits, dem_node, dem_return,
+                                    dem_consumptive, delivered, surplus, res_node, storage_mcm,
+                                    new_storage, evap_mcm, sink_out)
+    energy[t] = hydropower(turbine, storage_mcm, new_storage, hydro, head_s, head_h, head_n,
+                           efficiency, installed_mw, hours)
+    for n in range(n_node):
+        node_flow[t, n] = node_out[n] / dl
+    for k in range(n_res):
+        storage_out[t, k] = new_storage[k]
+        storage_mcm[k] = new_storage[k]
