@@ -139,13 +139,14 @@ class StepSolver:
         # the step restarts from the top
         stage = self._guess if 0 < self._guess < n_level else 0
         x = self._run(self._costs(stage, guard=stage))
-        if stage:
+        while stage:
             above = self._short_levels(x, request, active, 0)
-            if above.size and above[0] < stage:
-                stage = 0
-                x = self._run(self._costs(0))
-            else:
+            if not above.size or above[0] >= stage:
                 self._fix_levels(x, range(stage), lower, row_lo)
+                break
+            # a level above the guess is short: the levels above *it* are served
+            stage = int(above[0])
+            x = self._run(self._costs(stage, guard=stage))
         self._guess = 0
         while True:
             short = self._short_levels(x, request, active, stage)
@@ -282,5 +283,7 @@ class StepSolver:
             self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows],
                                     np.full(len(rows), self.inf))
             free = np.setdiff1d(free, bottleneck)
+            if np.all(frac[free] * request[free] <= TOL):
+                return x     # the rest are fully served already: nothing left to share
             x = self._run(self._costs(level))
         return x
