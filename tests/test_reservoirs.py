@@ -93,3 +93,14 @@ head_curve = [[0.0, 40.0], [1000.0, 60.0]]"""
     assert float(ds["energy"].values[0, 0]) == pytest.approx(power_mw * 744 / 1000, rel=1e-9)
     assert float(ds["release"].values[0, 0]) == pytest.approx(q, rel=1e-9)
     assert float(ds["spill"].values[0, 0]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_basin_without_demands_fills_its_reservoir_and_passes_the_rest(case):
+    """src -> res -> sea, nobody asks: 50 + 80 fills the 100 mcm reservoir, 30 go on."""
+    basin = (node("src", "inflow") + reservoir() + node("sea", "sink")
+             + reach("src", "res") + reach("res", "sea"))
+    ds = case(basin, {"src": [80.0 / MCM_PER_M3S[0]]})
+    assert float(ds["storage"].values[0, 0]) == pytest.approx(100.0, abs=1e-6)
+    assert float(ds["node_flow"].sel(node="sea").values[0]) * MCM_PER_M3S[0] == pytest.approx(30.0, abs=1e-6)
+    assert ds.sizes["demand"] == 0
+    assert_mass_balance(ds)

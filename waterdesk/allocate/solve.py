@@ -105,6 +105,7 @@ class StepSolver:
         self._cost_cache: dict[tuple[int, int], NDArray[np.float64]] = {}
         self._cost_key: tuple[int, int] | None = None
         self._guess = 0          # first short level of the previous step
+        self._dem_of_level = [np.flatnonzero(lp.dem_level == k) for k in range(len(lp.levels))]
         self.solves = 0
         self.iterations = 0
 
@@ -147,14 +148,15 @@ class StepSolver:
             # a level above the guess is short: the levels above *it* are served
             stage = int(above[0])
             x = self._run(self._costs(stage, guard=stage))
-        self._guess = 0
+        first_short: int | None = None
         while True:
             short = self._short_levels(x, request, active, stage)
             if short.size == 0:
+                self._guess = first_short or 0
                 return x
             level = int(short[0])
-            if not self._guess:
-                self._guess = level
+            if first_short is None:
+                first_short = level
             if level != stage:
                 # levels between stage and `level` are fully served: keep them so
                 self._fix_levels(x, range(stage, level), lower, row_lo)
@@ -167,6 +169,7 @@ class StepSolver:
             self._fix_levels(x, [level], lower, row_lo)
             stage = level + 1
             if stage >= n_level:
+                self._guess = first_short
                 return x
             x = self._run(self._costs(stage))
 
@@ -186,7 +189,8 @@ class StepSolver:
                 weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
             weight[:guard] = GUARD
             cost[lp.col_x] = -weight[lp.dem_level]
-            cost[lp.col_m[stage]] = self._m_weight[stage]
+            if len(lp.levels):
+                cost[lp.col_m[stage]] = self._m_weight[stage]
             cost[lp.col_v] = -STORAGE_VALUE
             cost[lp.col_spill] = SPILL_COST
             cost[lp.col_surplus] = SURPLUS_COST
@@ -218,28 +222,33 @@ class StepSolver:
 
     def _fractions(self, x: NDArray[np.float64], request: NDArray[np.float64],
                    active: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Shortage fraction of each demand (0 where nothing is asked)."""
         got = x[self.lp.col_x]
         frac = np.zeros_like(request)
         frac[active] = 1.0 - got[active] / request[active]
         return frac
 
+    def _shortage(self, x: NDArray[np.float64], request: NDArray[np.float64]) -> NDArray[np.float64]:
+        return request - x[self.lp.col_x]
+
     def _level_short(self, x: NDArray[np.float64], request: NDArray[np.float64],
                      active: NDArray[np.bool_], level: int) -> bool:
-        frac = self._fractions(x, request, active)
-        mine = self.lp.dem_level == level
-        return bool(np.any(frac[mine] * request[mine] > TOL))
+        dems = self._dem_of_level[level]
+        return bool(np.any(self._shortage(x, request)[dems] > TOL))
 
     def _short_levels(self, x: NDArray[np.float64], request: NDArray[np.float64],
                       active: NDArray[np.bool_], stage: int) -> NDArray[np.int64]:
-        frac = self._fractions(x, request, active)
-        short = frac * request > TOL
-        levels = np.unique(self.lp.dem_level[short])
-        return levels[levels >= stage]
+        """Priority levels (indices >= stage) with a demand short by more than TOL."""
+        lp = self.lp
+        short = self._shortage(x, request) > TOL
+        counts = np.bincount(lp.dem_level[short], minlength=len(lp.levels))
+        return np.flatnonzero(counts[stage:]) + stage
 
     def _fix_levels(self, x: NDArray[np.float64], levels: "range | list[int]",
                     lower: NDArray[np.float64], row_lo: NDArray[np.float64]) -> None:
         lp = self.lp
-        dems = np.flatnonzero(np.isin(lp.dem_level, list(levels)))
+        dems = np.concatenate([self._dem_of_level[k] for k in levels]) if len(levels) else \
+            np.zeros(0, dtype=np.int64)
         if dems.size == 0:
             return
         cols = lp.col_x[dems]
@@ -258,11 +267,11 @@ class StepSolver:
                     active: NDArray[np.bool_], lower: NDArray[np.float64],
                     row_lo: NDArray[np.float64]) -> NDArray[np.float64]:
         lp = self.lp
-        free = np.flatnonzero((lp.dem_level == level) & active)
+        free = self._dem_of_level[level][active[self._dem_of_level[level]]]
         while free.size:
             m = x[lp.col_m[level]]
             frac = self._fractions(x, request, active)
-            if m * float(request[lp.dem_level == level].sum()) <= TOL:
+            if m * float(request[self._dem_of_level[level]].sum()) <= TOL:
                 return x
             at_max = free[frac[free] >= m - 1e-9]
             # saturated rows carry duals averaging >= ALPHA (Σ y·R = ALPHA·ΣR over them);
