@@ -103,10 +103,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         ("release", n_k), ("spill", n_k), ("evaporation", n_k), ("energy", n_k),
         ("supplied", n_d), ("mass_balance_error", n_n))}
     # routing state
-    cum = np.zeros((n_t + 1, n_r))
-    q0 = np.zeros(n_r)
-    musk_i = np.zeros(n_r)
-    musk_o = np.zeros(n_r)
+    cum, q0, musk_i, musk_o = routing.new_state(n_t, n_r)
     a = np.zeros(n_r)
     b = np.zeros(n_r)
     storage = net.res_initial_mcm.copy()

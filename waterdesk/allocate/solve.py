@@ -246,22 +246,24 @@ class StepSolver:
 
     def _fix_levels(self, x: NDArray[np.float64], levels: "range | list[int]",
                     lower: NDArray[np.float64], row_lo: NDArray[np.float64]) -> None:
-        lp = self.lp
-        dems = np.concatenate([self._dem_of_level[k] for k in levels]) if len(levels) else \
-            np.zeros(0, dtype=np.int64)
+        """Freeze every demand of the given levels at what it gets in x."""
+        if len(levels):
+            self._freeze(x, np.concatenate([self._dem_of_level[k] for k in levels]), lower, row_lo)
+
+    def _freeze(self, x: NDArray[np.float64], dems: NDArray[np.int64],
+                lower: NDArray[np.float64], row_lo: NDArray[np.float64]) -> None:
+        """Deliveries of `dems` may not fall below what they get in x (less a relative
+        slack of FIX_SLACK), and their equal-fraction rows no longer bind M."""
         if dems.size == 0:
             return
+        lp = self.lp
         cols = lp.col_x[dems]
         lower[cols] = np.maximum(0.0, x[cols] - FIX_SLACK * np.maximum(1.0, x[cols]))
-        self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols],
-                                np.asarray(self._upper(cols)))
+        self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols], self._col_upper[cols])
         rows = lp.row_share[dems]
         row_lo[rows] = -self.inf
         self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows],
                                 np.full(len(rows), self.inf))
-
-    def _upper(self, cols: NDArray[np.int64]) -> NDArray[np.float64]:
-        return self._col_upper[cols]
 
     def _water_fill(self, x: NDArray[np.float64], level: int, request: NDArray[np.float64],
                     active: NDArray[np.bool_], lower: NDArray[np.float64],
@@ -283,14 +285,7 @@ class StepSolver:
             if bottleneck.size == free.size:
                 return x     # every undecided demand is saturated: max-min fair
             # freeze the bottleneck demands at what they get, then lift the others
-            cols = lp.col_x[bottleneck]
-            lower[cols] = np.maximum(0.0, x[cols] - FIX_SLACK * np.maximum(1.0, x[cols]))
-            self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols],
-                                    np.asarray(self._upper(cols)))
-            rows = lp.row_share[bottleneck]
-            row_lo[rows] = -self.inf
-            self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows],
-                                    np.full(len(rows), self.inf))
+            self._freeze(x, bottleneck, lower, row_lo)
             free = np.setdiff1d(free, bottleneck)
             if np.all(frac[free] * request[free] <= TOL):
                 return x     # the rest are fully served already: nothing left to share

@@ -185,6 +185,16 @@ def reach_advance(t: int, q_m3s: NDArray[np.float64], routing: NDArray[np.int64]
 
 
 @njit(cache=True)
+def new_state(n_step: int, n_reach: int) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                                  NDArray[np.float64], NDArray[np.float64]]:
+    """Routing state of `n_reach` reaches over `n_step` steps: the inflow integral
+    (n_step+1, n_reach) for lags, the steady-state inflow, and the Muskingum
+    (previous inflow, previous sub-step outflow)."""
+    return (np.zeros((n_step + 1, n_reach)), np.zeros(n_reach), np.zeros(n_reach),
+            np.zeros(n_reach))
+
+
+@njit(cache=True)
 def natural_flow(order: NDArray[np.int64], river_out: NDArray[np.int64],
                  reach_to: NDArray[np.int64], routing: NDArray[np.int64],
                  k_days: NDArray[np.float64], x: NDArray[np.float64],
@@ -199,10 +209,7 @@ def natural_flow(order: NDArray[np.int64], river_out: NDArray[np.int64],
     n_reach = routing.shape[0]
     flow = np.zeros((n_step, n_node))
     entry = np.zeros((n_step, n_reach))
-    cum = np.zeros((n_step + 1, n_reach))
-    q0 = np.zeros(n_reach)
-    musk_i = np.zeros(n_reach)
-    musk_o = np.zeros(n_reach)
+    cum, q0, musk_i, musk_o = new_state(n_step, n_reach)
     a = np.zeros(n_reach)
     b = np.zeros(n_reach)
     for t in range(n_step):
