@@ -199,14 +199,14 @@ def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locato
                 drains.add(a)
                 frontier.append(a)
     if not any(isinstance(n, Sink) for n in basin.nodes):
-        path, line = locate("node", 0, None)
-        problems.append(Problem(path, None, "basin", "has no sink node; every river must end in one"))
+        file, _ = locate("node", 0, None)
+        problems.append(Problem(file, None, "basin", "has no sink node; every river must end in one"))
         return problems
-    for i, node in enumerate(basin.nodes):
-        if (not isinstance(node, (Demand, Sink)) and node.id not in drains and node.id not in reported
-                and basin.node_index[node.id] == i):
-            path, line = locate("node", i, None)
-            problems.append(Problem(path, line, _node_where(node.id), "never drains to a sink"))
+    for i, item in enumerate(basin.nodes):
+        if (not isinstance(item, (Demand, Sink)) and item.id not in drains and item.id not in reported
+                and basin.node_index[item.id] == i):
+            file, line = locate("node", i, None)
+            problems.append(Problem(file, line, _node_where(item.id), "never drains to a sink"))
     return problems
 
 

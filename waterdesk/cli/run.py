@@ -4,21 +4,27 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from waterdesk.model.scenario import Scenario
+
 from waterdesk.cli import _options
 
 
-def _output_path(scenario: object, output: str | None, several: bool) -> Path:
-    name = getattr(scenario, "name")
+def _output_path(scenario: "Scenario", output: str | None, several: bool) -> Path:
+    name = scenario.name
     if output:
         out = Path(output)
         if several or out.is_dir() or output.endswith(("/", "\\")):
             return out / f"{name}.nc"
         return out
-    configured = getattr(scenario, "output_path")
+    configured = scenario.output_path
     return Path(configured) if configured else Path("out") / f"{name}.nc"
 
 
@@ -53,7 +59,7 @@ def run(ctx: click.Context, scenarios: tuple[str, ...], output: str | None, quie
             click.echo(summary(result, target, time.perf_counter() - started))
 
 
-def summary(result: "object", target: Path, seconds: float) -> str:
+def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
     """A short per-country table: requested, supplied, % met."""
     ds = result
     steps = ds.sizes["time"]

@@ -47,7 +47,7 @@ def _item_name(table: str, item: Any) -> str | None:
     if not isinstance(item, dict):
         return None
     if isinstance(item.get("id"), str):
-        return item["id"]
+        return str(item["id"])
     if table == "reach" and isinstance(item.get("from"), str) and isinstance(item.get("to"), str):
         return f"{item['from']}->{item['to']}"
     return None
@@ -121,7 +121,7 @@ def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | N
             nodes.append(_to_node(adapter.validate_python(item)))
         except ValidationError:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
-                kind = item.get("kind") if item.get("kind") in NODE_CLASSES else "junction"
+                kind = str(item["kind"]) if item.get("kind") in NODE_CLASSES else "junction"
                 nodes.append(NODE_CLASSES[kind](id=item["id"], kind=kind, country=str(item.get("country", ""))))
                 placeholders.add(item["id"])
     reaches = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
@@ -15,8 +16,8 @@ def write_result(ds: xr.Dataset, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
-    encoding = {
-        name: {"zlib": True, "complevel": 4}
+    encoding: dict[str, dict[str, Any]] = {
+        str(name): {"zlib": True, "complevel": 4}
         for name, var in ds.data_vars.items() if var.dtype.kind == "f"
     }
     encoding["time"] = {"units": "days since 1900-01-01", "calendar": "proleptic_gregorian",

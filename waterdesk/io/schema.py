@@ -192,7 +192,7 @@ def _model_at(root: type[BaseModel], loc: tuple[Any, ...], data: Any) -> type[Ba
             return None
         value = value.get(part) if isinstance(value, dict) else None
         model = _unwrap(field.annotation, value)
-    return model
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def _unwrap(annotation: Any, value: Any) -> Any:
@@ -239,24 +239,24 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
                          "less_than_equal": "le"}[kind])
         return f"must be {op} {bound:g}, got {got!r}"
     if kind in ("too_short", "too_long"):
-        expected = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
-        size = len(got) if hasattr(got, "__len__") else ctx.get("actual_length")
+        limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        size = len(got) if isinstance(got, (list, tuple, str, dict)) else ctx.get("actual_length")
         if str(err["loc"][-1]) in _TWELVE:
             return f"needs 12 monthly values (January..December), got {size}"
         word = "at least" if kind == "too_short" else "at most"
         what = "points" if str(err["loc"][-1]).endswith("_curve") else "values"
-        return f"needs {word} {expected} {what}, got {size}"
+        return f"needs {word} {limit} {what}, got {size}"
     if kind == "literal_error":
-        expected = ctx.get("expected", "")
-        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",")]
-        close = difflib.get_close_matches(str(got), options, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"must be one of {expected}, got {got!r}{hint}"
+        allowed = str(ctx.get("expected", ""))
+        choices = [o.strip().strip("'") for o in allowed.replace(" or ", ", ").split(",")]
+        similar = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.6)
+        hint = f"; did you mean {similar[0]!r}?" if similar else ""
+        return f"must be one of {allowed}, got {got!r}{hint}"
     if kind in ("union_tag_invalid",):
         tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
         options = ", ".join(repr(t) for t in tags[:-1]) + f" or {tags[-1]!r}"
-        close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        similar = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1, cutoff=0.6)
+        hint = f"; did you mean {similar[0]!r}?" if similar else ""
         return f"must be one of {options}, got {ctx.get('tag')!r}{hint}"
     if kind == "union_tag_not_found":
         return "required key kind is missing"
