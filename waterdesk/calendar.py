@@ -103,3 +103,108 @@ def water_year(start: NDArray[np.datetime64]) -> NDArray[np.int64]:
     months = start.astype("datetime64[M]").astype(np.int64)
     year = months // 12 + 1970
     return year + (months % 12 >= 9)
+
+
+PERIODS = ("step", "month", "season", "vegetation", "non_vegetation", "water_year", "year")
+NAMED_SEASONS = {
+    "winter": (12, 1, 2), "spring": (3, 4, 5), "summer": (6, 7, 8), "autumn": (9, 10, 11),
+    "vegetation": (4, 5, 6, 7, 8, 9), "non_vegetation": (10, 11, 12, 1, 2, 3),
+}
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Accounting windows of one clause over the model's steps.
+
+    index : int64, shape (n_step,)   window of each step, -1 outside every window
+    start, end : datetime64[D], shape (n_window,)   full window bounds (end exclusive)
+    covered : float64, shape (n_window,)   share of each window's days inside the run
+    last_step : int64, shape (n_window,)   the window's last step in the run
+    """
+
+    index: NDArray[np.int64]
+    start: NDArray[np.datetime64]
+    end: NDArray[np.datetime64]
+    covered: NDArray[np.float64]
+    last_step: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def _months(day: NDArray[np.datetime64]) -> NDArray[np.int64]:
+    """Calendar month 1..12 of each date."""
+    return day.astype("datetime64[M]").astype(np.int64) % 12 + 1
+
+
+def _window_of(day: np.datetime64, period: str, months: tuple[int, ...]) -> tuple[np.datetime64, np.datetime64] | None:
+    """(start, end) of the window holding `day`, or None if the day is outside the season."""
+    month0 = day.astype("datetime64[M]")
+    m = int(month0.astype(np.int64) % 12) + 1
+    year = int(month0.astype(np.int64) // 12) + 1970
+    if period == "month":
+        return month0.astype("datetime64[D]"), (month0 + 1).astype("datetime64[D]")
+    if period == "year":
+        return np.datetime64(f"{year}-01-01", "D"), np.datetime64(f"{year + 1}-01-01", "D")
+    if period == "water_year":
+        first = year if m >= 10 else year - 1
+        return np.datetime64(f"{first}-10-01", "D"), np.datetime64(f"{first + 1}-10-01", "D")
+    if m not in months:
+        return None
+    # a season is a run of consecutive calendar months (it may wrap over the new year)
+    run = [m]
+    prev = (m - 2) % 12 + 1
+    while prev in months and len(run) < 12:
+        run.insert(0, prev)
+        prev = (prev - 2) % 12 + 1
+    first_month = month0 - (len(run) - 1)
+    length = len(run)
+    nxt = m % 12 + 1
+    while nxt in months and length < 12:
+        length += 1
+        nxt = nxt % 12 + 1
+    return first_month.astype("datetime64[D]"), (first_month + length).astype("datetime64[D]")
+
+
+def make_windows(steps: Steps, period: str, months: tuple[int, ...] = ()) -> Windows:
+    """Accounting windows of `period` over `steps` (SPEC §6).
+
+    `period = "step"` makes every step its own window; `season` needs `months`
+    (1 = January); `vegetation` and `non_vegetation` are the Apr-Sep and Oct-Mar seasons.
+
+    Examples
+    --------
+    >>> s = make_steps("2000-09-01", "2001-01-31", "month")
+    >>> w = make_windows(s, "water_year")
+    >>> w.index.tolist(), [str(d) for d in w.start], w.covered.round(3).tolist()
+    ([0, 1, 1, 1, 1], ['1999-10-01', '2000-10-01'], [0.082, 0.337])
+    """
+    n = len(steps)
+    if period == "step":
+        idx = np.arange(n, dtype=np.int64)
+        return Windows(idx, steps.start.copy(), steps.end.copy(), np.ones(n), idx.copy())
+    if period in ("vegetation", "non_vegetation"):
+        months = NAMED_SEASONS[period]
+        period = "season"
+    index = np.full(n, -1, dtype=np.int64)
+    starts: list[np.datetime64] = []
+    ends: list[np.datetime64] = []
+    covered_days: list[float] = []
+    last: list[int] = []
+    for t in range(n):
+        window = _window_of(steps.start[t], period, months)
+        if window is None:
+            continue
+        if not starts or window[0] != starts[-1]:
+            starts.append(window[0])
+            ends.append(window[1])
+            covered_days.append(0.0)
+            last.append(t)
+        index[t] = len(starts) - 1
+        covered_days[-1] += float((steps.end[t] - steps.start[t]).astype(int))
+        last[-1] = t
+    start = np.array(starts, dtype="datetime64[D]")
+    end = np.array(ends, dtype="datetime64[D]")
+    length = (end - start).astype(np.float64)
+    return Windows(index, start, end, np.asarray(covered_days) / np.where(length > 0, length, 1.0),
+                   np.asarray(last, dtype=np.int64))

@@ -78,6 +78,8 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     progress : callable, optional
         called with the number of steps just completed.
     """
+    if scenario.clauses:
+        raise NotImplementedError("agreement clauses are parsed but not yet simulated")
     t0 = time.perf_counter()
     net = compile_network(scenario.basin)
     steps = scenario.steps

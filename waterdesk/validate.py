@@ -13,6 +13,16 @@ import numpy as np
 from waterdesk.calendar import NOMINAL_DAYS, is_step_start, make_steps
 from waterdesk.errors import Problem
 from waterdesk.model.basin import Basin, Demand, Reservoir, Sink
+from waterdesk.model.clauses import (
+    Clause,
+    MaxWithdrawal,
+    MinFlow,
+    MinVolume,
+    Release,
+    Share,
+    Split,
+    Storage,
+)
 from waterdesk.model.scenario import InflowData, Scenario
 
 #: (kind, id or index, key) -> (path, line)
@@ -243,6 +253,7 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
     steps = make_steps(start, end, scenario.timestep)
     data = scenario.inflows
     problems += inflow_coverage(scenario.basin, data)
+    problems += validate_clauses(scenario, locate)
     if len(data.start) == 0 or data.start[0] > steps.start[0] or data.end[-1] < steps.end[-1]:
         have = f"{data.start[0]} to {data.end[-1] - np.timedelta64(1, 'D')}" if len(data.start) else "nothing"
         problems.append(Problem(data.source, None, "time",
@@ -264,3 +275,80 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
                                     f"2*k_days*x <= step ({2 * reach.k_days * reach.x:g} > {min_days:g} days); "
                                     "lower x or k_days"))
     return problems
+
+
+def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
+    """References and consistency of the agreement clauses (docs/AGREEMENTS.md)."""
+    problems: list[Problem] = []
+    basin = scenario.basin
+    ids = {n.id for n in basin.nodes}
+    reservoirs = {n.id for n in basin.reservoirs}
+    sectors = {d.sector for d in basin.demands}
+    seen: dict[str, int] = {}
+    for i, clause in enumerate(scenario.clauses):
+        where = f'clause "{clause.id}"'
+
+        def add(key: str | None, message: str) -> None:
+            path, line = locate("clause", i, key)
+            problems.append(Problem(path, line, f"{where}.{key}" if key else where, message))
+
+        if clause.id in seen:
+            add("id", f"duplicate clause id (first is clause #{seen[clause.id] + 1})")
+        seen.setdefault(clause.id, i)
+        if clause.hard and clause.priority is not None:
+            add("priority", "a hard clause is a constraint and takes no priority; remove it or set hard = false")
+        if not clause.hard and clause.priority is None:
+            add("priority", "a soft clause needs a priority (1 is served first), or set hard = true")
+        if clause.period == "season" and not clause.months:
+            add("period", 'period "season" needs months = [..] or season = "summer" (etc.)')
+        if clause.period != "season" and clause.months:
+            add("months", f'months only apply with period = "season", not {clause.period!r}')
+        for country in clause.parties:
+            if country not in basin.countries:
+                add("parties", f"{country} is not a country of the basin {list(basin.countries)}")
+        node = getattr(clause, "node", None)
+        if node is not None and node not in ids:
+            add("node", f"unknown node {node!r}{_closest(node, ids)}")
+        elif isinstance(clause, (Release, Storage)) and node not in reservoirs:
+            add("node", f"{node!r} is not a reservoir")
+        if isinstance(clause, Release):
+            if clause.min_mcm is None and clause.max_mcm is None:
+                add(None, "needs min_mcm, max_mcm or both")
+            elif clause.min_mcm is not None and clause.max_mcm is not None and clause.min_mcm > clause.max_mcm:
+                add("min_mcm", f"must be <= max_mcm ({clause.max_mcm:g}), got {clause.min_mcm:g}")
+        if isinstance(clause, Share):
+            kind, ref = clause.reference
+            if ref not in ids:
+                add("of", f"unknown node {ref!r}{_closest(ref, ids)}")
+            for country in clause.shares:
+                if country not in basin.countries:
+                    add("shares", f"{country} is not a country of the basin {list(basin.countries)}")
+            total = sum(clause.shares.values())
+            if total > 1.0 + 1e-9:
+                add("shares", f"shares add up to {total:g}, more than 1")
+            if not clause.shares:
+                add("shares", "needs at least one country")
+        if isinstance(clause, MaxWithdrawal):
+            if clause.country is None and clause.sector is None:
+                add(None, "needs country, sector or both")
+            if clause.country is not None and clause.country not in basin.countries:
+                add("country", f"{clause.country} is not a country of the basin {list(basin.countries)}")
+            if clause.sector is not None and clause.sector not in sectors:
+                add("sector", f"no demand of sector {clause.sector!r} in the basin")
+        if isinstance(clause, Split) and node in ids:
+            outgoing = {r.id for r in basin.reaches if r.from_node == node}
+            for reach in clause.ratios:
+                if reach not in outgoing:
+                    add("ratios", f"{reach!r} is not a reach leaving {node}{_closest(reach, outgoing)}")
+            total = sum(clause.ratios.values())
+            if abs(total - 1.0) > 1e-9:
+                add("ratios", f"ratios add up to {total:g}, not 1")
+            if len(clause.ratios) < 2:
+                add("ratios", "a split needs at least two reaches")
+        if isinstance(clause, (MinFlow, MinVolume)) and clause.hard and node in ids:
+            pass  # physical reach of the node is checked against natural flows before solving
+    return problems
+
+
+def kind_word(clause: Clause) -> str:
+    return clause.kind.replace("_", " ")

@@ -18,6 +18,7 @@ from waterdesk.io.schema import Node as NodeModel
 from waterdesk.io.schema import Reach as ReachModel
 from waterdesk.io.toml import TomlDocument, read_toml
 from waterdesk.model.basin import NODE_CLASSES, Basin, Node, Reach
+from waterdesk.model.clauses import from_fields as clause_from_fields
 from waterdesk.model.scenario import InflowData, Scenario
 from waterdesk.validate import Locator, inflow_coverage, validate_basin, validate_scenario
 
@@ -60,7 +61,7 @@ def _schema_problems(doc: TomlDocument, model: type[Any], error: ValidationError
 
 def _locator(doc: TomlDocument) -> Locator:
     def locate(kind: str, ident: str | int, key: str | None) -> tuple[Path | str, int | None]:
-        if kind in ("node", "reach"):
+        if kind in ("node", "reach", "clause"):
             where: tuple[Any, ...] = (kind, ident) if key is None else (kind, ident, key)
         else:
             where = (kind,) if key is None else (kind, key)
@@ -226,6 +227,7 @@ def load_scenario(path: str | Path) -> Scenario:
         timestep=info.timestep, mode=info.mode, title=info.title, description=info.description,
         inflow_scale=scale, demand_scale=parsed.demands.scale,
         output_path=output,  # relative to the working directory, like any CLI output
+        clauses=tuple(clause_from_fields(c.model_dump()) for c in parsed.clause),
         path=path, inputs_sha256=sha.hexdigest(),
     )
     scenario_locate = _locator(doc)

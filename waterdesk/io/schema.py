@@ -151,6 +151,83 @@ class Demands(_Strict):
     scale: Annotated[float, Field(ge=0)] | dict[str, Annotated[float, Field(ge=0)]] = 1.0
 
 
+Period = Literal["step", "month", "season", "vegetation", "non_vegetation", "water_year", "year"]
+Month = Annotated[int, Field(ge=1, le=12)]
+
+
+class _ClauseBase(_Strict):
+    id: NodeId
+    period: Period = "step"
+    months: list[Month] | None = Field(default=None, description="with period = season: 1 = January")
+    season: Literal["winter", "spring", "summer", "autumn", "vegetation", "non_vegetation"] | None = None
+    hard: bool = False
+    priority: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="soft clauses: priority on the demand scale")
+    description: str = ""
+    parties: list[Country] = Field(default_factory=list)
+
+
+class MinFlowClause(_ClauseBase):
+    kind: Literal["min_flow"]
+    node: NodeId
+    min_m3s: Annotated[float, Field(ge=0)] | Annotated[
+        list[Annotated[float, Field(ge=0)]], Field(min_length=12, max_length=12)]
+
+
+class MinVolumeClause(_ClauseBase):
+    kind: Literal["min_volume"]
+    node: NodeId
+    min_mcm: Annotated[float, Field(ge=0)]
+
+
+class ShareClause(_ClauseBase):
+    kind: Literal["share"]
+    of: Annotated[str, Field(pattern=r"^(natural_flow|flow):[A-Za-z0-9_\-]+$")] = Field(
+        description="reference volume: natural_flow:<node> or flow:<node>")
+    shares: dict[Country, Annotated[float, Field(ge=0, le=1)]]
+    mode: Literal["cap", "entitlement", "exact"] = "entitlement"
+    tolerance: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.0, description="exact mode: allowed deviation, as a fraction of the share")
+
+
+class MaxWithdrawalClause(_ClauseBase):
+    kind: Literal["max_withdrawal"]
+    country: Country | None = None
+    sector: Literal["irrigation", "municipal", "industrial", "environment"] | None = None
+    max_mcm: Annotated[float, Field(ge=0)]
+
+
+class SplitClause(_ClauseBase):
+    kind: Literal["split"]
+    node: NodeId
+    ratios: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(description="reach id -> ratio")
+
+
+class ReleaseClause(_ClauseBase):
+    kind: Literal["release"]
+    node: NodeId
+    min_mcm: Annotated[float, Field(ge=0)] | None = None
+    max_mcm: Annotated[float, Field(ge=0)] | None = None
+
+
+class StorageClause(_ClauseBase):
+    kind: Literal["storage"]
+    node: NodeId
+    min_mcm: Annotated[float, Field(ge=0)]
+
+
+Clause = Annotated[
+    Union[MinFlowClause, MinVolumeClause, ShareClause, MaxWithdrawalClause, SplitClause,
+          ReleaseClause, StorageClause],
+    Field(discriminator="kind"),
+]
+CLAUSE_MODELS: dict[str, type[_ClauseBase]] = {
+    "min_flow": MinFlowClause, "min_volume": MinVolumeClause, "share": ShareClause,
+    "max_withdrawal": MaxWithdrawalClause, "split": SplitClause, "release": ReleaseClause,
+    "storage": StorageClause,
+}
+
+
 class Output(_Strict):
     path: str | None = None
 
@@ -160,6 +237,7 @@ class ScenarioFile(_Strict):
     inflows: Inflows = Field(default_factory=Inflows)
     demands: Demands = Field(default_factory=Demands)
     output: Output = Field(default_factory=Output)
+    clause: list[Clause] = Field(default_factory=list)
 
 
 def json_schema(kind: str) -> dict[str, Any]:
@@ -186,8 +264,8 @@ def _model_at(root: type[BaseModel], loc: tuple[Any, ...], data: Any) -> type[Ba
         fields = {f.alias or n: f for n, f in model.model_fields.items()}
         field = fields.get(part)
         if field is None:
-            if part in NODE_MODELS:  # discriminator tag in the location
-                model = NODE_MODELS[part]
+            if part in NODE_MODELS or part in CLAUSE_MODELS:  # discriminator tag in the location
+                model = NODE_MODELS.get(part) or CLAUSE_MODELS[part]
                 continue
             return None
         value = value.get(part) if isinstance(value, dict) else None
@@ -211,6 +289,8 @@ def _unwrap(annotation: Any, value: Any) -> Any:
         kind = value.get("kind") if isinstance(value, dict) else None
         if kind in NODE_MODELS:
             return NODE_MODELS[kind]
+        if kind in CLAUSE_MODELS:
+            return CLAUSE_MODELS[kind]
         for arg in args:
             found = _unwrap(arg, value)
             if found is not None:
@@ -325,7 +405,7 @@ def validation_problems(
 
 def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the discriminator / union-branch names pydantic inserts into locations."""
-    return tuple(p for p in loc if not (isinstance(p, str) and (p in NODE_MODELS or p.startswith(
+    return tuple(p for p in loc if not (isinstance(p, str) and (p in NODE_MODELS or p in CLAUSE_MODELS or p.startswith(
         ("float", "list[", "dict[", "constrained", "function")))))
 
 

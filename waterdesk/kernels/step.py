@@ -67,7 +67,13 @@ def record(t: int, x: F64, dl: float, hours: float, local_m3s: F64, a: F64, b_mc
            node_flow: F64, reach_flow: F64, reach_outflow: F64, storage_out: F64, release: F64,
            spill: F64, evaporation_out: F64, energy: F64, supplied: F64, balance_error: F64,
            q_m3s: F64) -> None:
-    """Write row t of every output from the LP solution x and advance the storage."""
+    """Write row t of every output from the LP solution x and advance the storage.
+
+    Values within the solver's tolerance below zero (> -1e-6 mcm) are read as zero;
+    the mass balance is computed from the values as recorded."""
+    for j in range(x.shape[0]):
+        if -1e-6 < x[j] < 0.0:
+            x[j] = 0.0
     n_node = local_m3s.shape[0]
     n_reach = reach_from.shape[0]
     n_res = res_node.shape[0]

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from waterdesk.calendar import Steps, make_steps
 from waterdesk.model.basin import Basin
+from waterdesk.model.clauses import Clause
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Scenario:
     inflow_scale: float | tuple[float, ...] = 1.0
     demand_scale: float | dict[str, float] = 1.0
     output_path: Path | None = None
+    clauses: tuple[Clause, ...] = ()
     path: Path | None = None
     inputs_sha256: str = ""
 
