@@ -73,6 +73,7 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "demand_return_to": xr.Variable("demand", [net.node_ids[i] if i >= 0 else "" for i in net.dem_return_node]),
         "demand_consumptive_fraction": xr.Variable("demand", net.dem_consumptive, {"units": "1"}),
     }
+    data_vars.update(_clause_variables(sim, coords))
     bounds = np.stack([sim.steps.start, sim.steps.end], axis=1).astype("datetime64[ns]")
     data_vars["time_bounds"] = xr.Variable(("time", "nv"), bounds)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -99,6 +100,47 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "simplex_iterations": int(sim.simplex_iterations),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+CLAUSE_VARIABLES = {
+    "clause_required": "what the clause asked over the window (a cap: its limit)",
+    "clause_actual": "what happened over the window",
+    "clause_violation": "shortfall below a minimum or excess over a cap (>= 0)",
+}
+
+
+def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[str, xr.Variable]:
+    """Per window and clause (SPEC §8); `window` counts the windows of each clause."""
+    clauses = sim.scenario.clauses
+    book = sim.clauses
+    n_win = book.required.shape[1] if book is not None and clauses else 0
+    dims = ("window", "clause")
+    out: dict[str, xr.Variable] = {}
+    for name, long_name in CLAUSE_VARIABLES.items():
+        values = getattr(book, name.removeprefix("clause_")).T if n_win else np.zeros((0, len(clauses)))
+        out[name] = xr.Variable(dims, values, {"units": "mcm", "long_name": long_name})
+    out["clause_shadow_price"] = xr.Variable(dims, np.full((n_win, len(clauses)), np.nan), {
+        "units": "1", "long_name": "marginal value of one more mcm of the clause (not computed yet: "
+        "comes with horizon mode)"})
+    start = np.full((n_win, len(clauses)), np.datetime64("NaT"), dtype="datetime64[ns]")
+    end = start.copy()
+    if book is not None:
+        for c, w in enumerate(book.windows):
+            start[: len(w), c] = w.start.astype("datetime64[ns]")
+            end[: len(w), c] = w.end.astype("datetime64[ns]")
+    coords["clause"] = xr.Variable("clause", [c.id for c in clauses], {"long_name": "clause id"})
+    coords["clause_kind"] = xr.Variable("clause", [c.kind for c in clauses])
+    coords["clause_period"] = xr.Variable("clause", [c.period for c in clauses])
+    coords["clause_hard"] = xr.Variable("clause", np.array([c.hard for c in clauses], dtype=np.int8),
+                                        {"long_name": "1 for a hard clause (a constraint)"})
+    coords["clause_priority"] = xr.Variable("clause", np.array([c.priority or 0 for c in clauses],
+                                                               dtype=np.int32),
+                                            {"long_name": "priority of a soft clause (0 if hard)"})
+    coords["window"] = xr.Variable("window", np.arange(n_win, dtype=np.int32),
+                                   {"long_name": "window number within each clause"})
+    coords["window_start"] = xr.Variable(dims, start, {"long_name": "first day of the window"})
+    coords["window_end"] = xr.Variable(dims, end, {"long_name": "day after the window ends"})
+    return out
 
 
 def _solver_name() -> str:

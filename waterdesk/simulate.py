@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from waterdesk.allocate.clauses import ClauseBook, compile_rows
 from waterdesk.allocate.formulation import StepLP, extract
 from waterdesk.allocate.solve import StepSolver
 from waterdesk.calendar import Steps
@@ -45,6 +46,7 @@ class Simulation:
     requested: F64           # (T, D) mcm
     supplied: F64            # (T, D) mcm
     mass_balance_error: F64  # (T, N) mcm
+    clauses: ClauseBook | None = None
     timings: dict[str, float] = field(default_factory=dict)
     solves: int = 0
     simplex_iterations: int = 0
@@ -78,8 +80,6 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     progress : callable, optional
         called with the number of steps just completed.
     """
-    if scenario.clauses:
-        raise NotImplementedError("agreement clauses are parsed but not yet simulated")
     t0 = time.perf_counter()
     net = compile_network(scenario.basin)
     steps = scenario.steps
@@ -93,11 +93,21 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     natural, _ = routing.natural_flow(net.order, net.river_out, net.reach_to, net.reach_routing,
                                       net.reach_k_days, net.reach_x, net.reach_loss, edges, local)
     t1 = time.perf_counter()
-    lp = extract(net)
+    rows = compile_rows(scenario.clauses, scenario.basin, net)
+    lp = extract(net, rows, scenario.clauses)
+    col_of = {"q": lp.col_q, "x": lp.col_x, "surplus": lp.col_surplus, "v": lp.col_v,
+              "rel": lp.col_rel, "spill": lp.col_spill, "out": lp.col_out}
+    book = ClauseBook(scenario.clauses, rows, net, steps, delta, natural * delta[:, None], requests, col_of)
+    soft = lp.claim_row[lp.claim_slack]                # clause rows that are soft claims
     level_total = np.zeros((n_t, len(lp.levels)))
     for d, level in enumerate(lp.dem_level):
         level_total[:, level] += requests[:, d]
-    solver = StepSolver(lp, level_scale=level_total.max(axis=0) if n_t else None)
+    level_scale = level_total.max(axis=0) if n_t else np.ones(len(lp.levels))
+    for j, row in zip(np.flatnonzero(lp.claim_slack), soft):
+        level_scale[lp.claim_level[j]] += book.claim_scale(int(row))
+    solver = StepSolver(lp, level_scale=level_scale)
+    solver.set_hard_clauses({c: lp.row_clause[[i for i, r in enumerate(rows) if r.clause == c]]
+                             for c, clause in enumerate(scenario.clauses) if clause.hard})
     t2 = time.perf_counter()
 
     out = {name: np.zeros((n_t, size)) for name, size in (
@@ -115,7 +125,9 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     rel_max = np.where(net.res_hydro, net.res_turbine_m3s, net.res_outlet_m3s)
     inf = solver.inf
     coef_rows = np.concatenate([lp.row_balance[net.reach_to], lp.row_share])
-    coef_cols = np.concatenate([lp.col_q, lp.col_m[lp.dem_level]])
+    coef_cols = np.concatenate([lp.col_q, lp.col_m[lp.claim_level]])
+    claim_request = np.zeros(len(lp.claim_col))
+    share_soft = lp.row_share[lp.claim_slack]
     coef_values = np.empty(len(coef_rows))
     # bounds: what does not change between steps is set once, the rest by `step.assemble`
     col_lo = np.zeros(lp.n_col)
@@ -141,11 +153,23 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
                       net.dem_node, net.reach_max_m3s, rel_max, a, b, lp.col_q, lp.col_x, lp.col_v,
                       lp.col_rel, lp.col_surplus, lp.row_balance, lp.row_share, lagged_demand, inf,
                       col_lo, col_hi, row_lo, row_hi, coef_values, evap, b_mcm)
+        if rows:
+            lo, hi, slack_hi, claim = book.bounds(t, requests[t])
+            row_lo[lp.row_clause] = lo
+            row_hi[lp.row_clause] = hi
+            col_hi[lp.col_slack] = slack_hi
+            claim_request[:n_d] = requests[t]
+            claim_request[n_d:] = claim[soft]
+            row_lo[share_soft] = np.where(claim[soft] > 0, 0.0, -inf)
+            coef_values[n_r + n_d:] = claim[soft]
+        else:
+            claim_request = requests[t]
         solver.set_coefficients(coef_rows, coef_cols, coef_values)
         try:
-            x = solver.solve_step(col_lo, col_hi, row_lo, row_hi, requests[t])
+            x = solver.solve_step(col_lo, col_hi, row_lo, row_hi, claim_request)
         except InfeasibleError as err:
-            raise InfeasibleError(f"step {steps.start[t]}: {err}", err.clauses, err.bounds) from None
+            raise InfeasibleError(f"step {steps.start[t]}: {err}" + _conflict_words(err.clauses, scenario, book, t),
+                                  [scenario.clauses[c].id for c in err.clauses], err.bounds) from None
         step.record(t, x, dl, days[t] * 24.0, local[t], a, b_mcm, net.reach_from, net.reach_to,
                     net.dem_node, net.dem_return_node, net.dem_consumptive, net.res_node, sink_node,
                     lp.col_q, lp.col_x, lp.col_surplus, lp.col_v, lp.col_rel, lp.col_spill, lp.col_out,
@@ -153,6 +177,8 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
                     net.res_installed_mw, storage, evap, out["node_flow"], out["reach_flow"],
                     out["reach_outflow"], out["storage"], out["release"], out["spill"],
                     out["evaporation"], out["energy"], out["supplied"], out["mass_balance_error"], q_m3s)
+        if rows:
+            book.record(t, x)
         routing.reach_advance(t, q_m3s, net.reach_routing, net.reach_k_days, net.reach_x,
                               edges, cum, q0, musk_i, musk_o)
         if progress is not None:
@@ -165,8 +191,24 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     return Simulation(
         scenario=scenario, network=net, steps=steps, local_inflow=local, natural_flow=natural,
         requested=requests, timings={"route_s": t1 - t0, "build_s": t2 - t1, "allocate_s": t3 - t2},
-        solves=solver.solves, simplex_iterations=solver.iterations, **out,
+        solves=solver.solves, simplex_iterations=solver.iterations, clauses=book, **out,
     )
+
+
+def _conflict_words(conflict: list[int], scenario: Scenario, book: ClauseBook, t: int) -> str:
+    """The conflicting clauses in treaty words: id, kind, where, parties, window."""
+    if not conflict:
+        return "; the physical bounds alone (capacities, storage limits) leave no solution"
+    parts = []
+    for c in conflict:
+        clause = scenario.clauses[c]
+        w = book.windows[c]
+        win = int(w.index[t])
+        window = (f"window {w.start[win]} to {w.end[win] - np.timedelta64(1, 'D')}" if win >= 0 else "")
+        parties = f", parties {'/'.join(clause.parties)}" if clause.parties else ""
+        where = clause.where() if hasattr(clause, "where") else ""
+        parts.append(f"{clause.id!r} ({clause.kind.replace('_', ' ')}, {where}{parties}, {window})")
+    return "; these hard clauses conflict: " + " and ".join(parts)
 
 
 __all__ = ["simulate", "Simulation", "StepLP"]

@@ -47,6 +47,8 @@ import pyomo.environ as pyo
 from numpy.typing import NDArray
 from scipy import sparse
 
+from waterdesk.allocate.clauses import ClauseRow
+from waterdesk.model.clauses import Clause
 from waterdesk.model.network import KIND_CODE, Network
 
 
@@ -64,17 +66,32 @@ class StepLP:
     col_spill: NDArray[np.int64]
     col_out: NDArray[np.int64]      # (n_node,) -1 where the node is not a sink
     col_m: NDArray[np.int64]        # (n_level,)
+    col_slack: NDArray[np.int64]    # (n_clause_row,)
     row_balance: NDArray[np.int64]  # (n_node,)
     row_outlet: NDArray[np.int64]   # (n_res,)
-    row_share: NDArray[np.int64]    # (n_dem,)
+    row_clause: NDArray[np.int64]   # (n_clause_row,)
     levels: NDArray[np.int64]       # distinct priorities, highest (smallest number) first
     dem_level: NDArray[np.int64]    # (n_dem,) index into levels
+    # claims: demands first, then soft clause rows; each shares by equal fraction in its level
+    claim_col: NDArray[np.int64]    # (n_claim,) x of a demand, slack of a soft clause row
+    claim_slack: NDArray[np.bool_]  # (n_claim,) True for a soft clause row (shortage = slack)
+    claim_level: NDArray[np.int64]  # (n_claim,) index into levels
+    claim_row: NDArray[np.int64]    # (n_claim,) clause row of a soft claim, -1 for demands
+    row_share: NDArray[np.int64]    # (n_claim,) the equal-fraction row of each claim
     n_col: int
     n_row: int
 
 
-def declare(net: Network) -> pyo.ConcreteModel:
+def claim_priorities(net: Network, rows: list[ClauseRow], clauses: tuple[Clause, ...]) -> list[int]:
+    """Priority of every claim: demands, then the rows of soft clauses."""
+    return [int(p) for p in net.dem_priority] + [
+        int(clauses[r.clause].priority or 0) for r in rows if not clauses[r.clause].hard]
+
+
+def declare(net: Network, rows: list[ClauseRow] | None = None,
+            clauses: tuple[Clause, ...] = ()) -> pyo.ConcreteModel:
     """The one-step LP as a Pyomo model (placeholder data = 1), mirroring the docstring."""
+    rows = rows or []
     m = pyo.ConcreteModel(name="waterdesk_step")
     m.N = pyo.Set(initialize=range(net.n_node))
     m.R = pyo.Set(initialize=range(net.n_reach))
@@ -82,12 +99,18 @@ def declare(net: Network) -> pyo.ConcreteModel:
     m.K = pyo.Set(initialize=range(len(net.res_ids)))
     sinks = [n for n in range(net.n_node) if net.node_kind[n] == KIND_CODE["sink"]]
     m.S = pyo.Set(initialize=sinks)
-    levels = sorted(set(int(p) for p in net.dem_priority))
+    priorities = claim_priorities(net, rows, clauses)
+    levels = sorted(set(priorities))
     m.P = pyo.Set(initialize=levels)
+    m.C = pyo.Set(initialize=range(len(rows)))                     # clause rows
+    soft = [i for i, r in enumerate(rows) if not clauses[r.clause].hard]
+    m.SC = pyo.Set(initialize=soft)                                  # soft clause rows
 
     m.a = pyo.Param(m.R, initialize=1.0, mutable=True)        # current-step routing coefficient
     m.request = pyo.Param(m.D, initialize=1.0, mutable=True)  # R[d]
     m.rhs = pyo.Param(m.N, initialize=0.0, mutable=True)
+    m.clause_bound = pyo.Param(m.C, initialize=0.0, mutable=True)
+    m.claim = pyo.Param(m.SC, initialize=1.0, mutable=True)         # a soft row's "request"
 
     m.q = pyo.Var(m.R, within=pyo.NonNegativeReals)
     m.x = pyo.Var(m.D, within=pyo.NonNegativeReals)
@@ -97,6 +120,9 @@ def declare(net: Network) -> pyo.ConcreteModel:
     m.spill = pyo.Var(m.K, within=pyo.NonNegativeReals)
     m.out = pyo.Var(m.S, within=pyo.NonNegativeReals)
     m.M = pyo.Var(m.P, within=pyo.NonNegativeReals)
+    m.clause_slack = pyo.Var(m.C, within=pyo.NonNegativeReals)
+    family = {"q": m.q, "x": m.x, "surplus": m.surplus, "v": m.v, "rel": m.rel, "spill": m.spill,
+              "out": m.out}
 
     res_of_node = {int(n): k for k, n in enumerate(net.res_node)}
     dem_of_node = {int(n): d for d, n in enumerate(net.dem_node)}
@@ -128,17 +154,34 @@ def declare(net: Network) -> pyo.ConcreteModel:
         return model.x[d] + model.request[d] * model.M[int(net.dem_priority[d])] >= model.request[d]
 
     m.equal_fraction = pyo.Constraint(m.D, rule=share)
+
+    def clause_row(model: pyo.ConcreteModel, i: int) -> pyo.Expression:
+        row = rows[i]
+        expr = sum(coef * family[fam][j] for fam, j, coef in row.terms)
+        if row.sense > 0:   # a minimum: what happens + shortfall >= required
+            return expr + model.clause_slack[i] >= model.clause_bound[i]
+        return expr - model.clause_slack[i] <= model.clause_bound[i]   # a cap
+
+    m.clause = pyo.Constraint(m.C, rule=clause_row)
+
+    def clause_share(model: pyo.ConcreteModel, i: int) -> pyo.Expression:
+        level = int(clauses[rows[i].clause].priority or 0)
+        return model.claim[i] * model.M[level] - model.clause_slack[i] >= 0.0
+
+    m.clause_equal_fraction = pyo.Constraint(m.SC, rule=clause_share)
     # documentation objective: the first stage of the lexicographic solve
     m.objective = pyo.Objective(expr=sum(m.M[p] for p in m.P) - 1e-5 * sum(m.v[k] for k in m.K)
                                 + 1e-5 * sum(m.spill[k] for k in m.K), sense=pyo.minimize)
     return m
 
 
-def extract(net: Network) -> StepLP:
+def extract(net: Network, rows: list[ClauseRow] | None = None,
+            clauses: tuple[Clause, ...] = ()) -> StepLP:
     """Declare the model and extract its matrix once (Pyomo's standard-form compiler)."""
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-    model = declare(net)
+    rows = rows or []
+    model = declare(net, rows, clauses)
     form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     col_of = {id(v): j for j, v in enumerate(form.columns)}
 
@@ -152,7 +195,10 @@ def extract(net: Network) -> StepLP:
         row_of[(con.parent_component().local_name, con.index())] = i
     n_dem = len(net.dem_ids)
     n_res = len(net.res_ids)
-    levels = np.array(sorted(set(int(p) for p in net.dem_priority)), dtype=np.int64)
+    priorities = claim_priorities(net, rows, clauses)
+    levels = np.array(sorted(set(priorities)), dtype=np.int64)
+    soft = [i for i, r in enumerate(rows) if not clauses[r.clause].hard]
+    col_slack = cols(model.clause_slack, list(range(len(rows))))
     col_out = np.full(net.n_node, -1, dtype=np.int64)
     for n in model.S:
         col_out[n] = col_of[id(model.out[n])]
@@ -169,9 +215,16 @@ def extract(net: Network) -> StepLP:
         col_m=cols(model.M, [int(p) for p in levels]),
         row_balance=np.array([row_of[("mass_balance", n)] for n in range(net.n_node)], dtype=np.int64),
         row_outlet=np.array([row_of[("outlet", k)] for k in range(n_res)], dtype=np.int64),
-        row_share=np.array([row_of[("equal_fraction", d)] for d in range(n_dem)], dtype=np.int64),
+        row_clause=np.array([row_of[("clause", i)] for i in range(len(rows))], dtype=np.int64),
+        col_slack=col_slack,
         levels=levels,
         dem_level=np.searchsorted(levels, net.dem_priority).astype(np.int64),
+        claim_col=np.concatenate([cols(model.x, list(range(n_dem))), col_slack[soft]]).astype(np.int64),
+        claim_slack=np.array([False] * n_dem + [True] * len(soft), dtype=np.bool_),
+        claim_level=np.searchsorted(levels, np.array(priorities, dtype=np.int64)).astype(np.int64),
+        claim_row=np.array([-1] * n_dem + soft, dtype=np.int64),
+        row_share=np.array([row_of[("equal_fraction", d)] for d in range(n_dem)]
+                           + [row_of[("clause_equal_fraction", i)] for i in soft], dtype=np.int64),
         n_col=len(form.columns),
         n_row=len(form.rows),
     )

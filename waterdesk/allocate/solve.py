@@ -105,7 +105,8 @@ class StepSolver:
         self._cost_cache: dict[tuple[int, int], NDArray[np.float64]] = {}
         self._cost_key: tuple[int, int] | None = None
         self._guess = 0          # first short level of the previous step
-        self._dem_of_level = [np.flatnonzero(lp.dem_level == k) for k in range(len(lp.levels))]
+        self._claims_of_level = [np.flatnonzero(lp.claim_level == k) for k in range(len(lp.levels))]
+        self._demand_claim = ~lp.claim_slack
         self.solves = 0
         self.iterations = 0
 
@@ -128,7 +129,7 @@ class StepSolver:
         """Lexicographic, equal-fraction allocation of one step; returns column values."""
         lp = self.lp
         h = self.h
-        self._col_upper = col_upper
+        self._col_upper = col_upper.copy()
         h.changeColsBounds(lp.n_col, self._all_cols, col_lower, col_upper)
         h.changeRowsBounds(lp.n_row, self._all_rows, row_lower, row_upper)
         n_level = len(lp.levels)
@@ -139,7 +140,11 @@ class StepSolver:
         # guarded by a large volume weight and must come out fully served, else
         # the step restarts from the top
         stage = self._guess if 0 < self._guess < n_level else 0
-        x = self._run(self._costs(stage, guard=stage))
+        try:
+            x = self._run(self._costs(stage, guard=stage))
+        except InfeasibleError:
+            raise InfeasibleError("the hard clauses and physical bounds of this step cannot all hold",
+                                  clauses=self._conflict(row_lower, row_upper)) from None
         while stage:
             above = self._short_levels(x, request, active, 0)
             if not above.size or above[0] >= stage:
@@ -173,6 +178,51 @@ class StepSolver:
                 return x
             x = self._run(self._costs(stage))
 
+    def set_hard_clauses(self, rows_of_clause: dict[int, NDArray[np.int64]]) -> None:
+        """LP rows of each hard clause (clause index -> row indices), for `_conflict`."""
+        self._hard = rows_of_clause
+
+    def _conflict(self, row_lower: NDArray[np.float64], row_upper: NDArray[np.float64]) -> list[int]:
+        """A minimal set of hard clauses that cannot hold together with the physical
+        bounds (deletion filter): each active clause is relaxed in turn and left out of
+        the set if the rest still conflict without it. Empty when the physical bounds
+        alone conflict. Each test is a feasibility solve (zero costs)."""
+        import highspy
+
+        h = self.h
+        hard = getattr(self, "_hard", {})
+        active = [c for c, rows in sorted(hard.items())
+                  if np.any(np.isfinite(row_lower[rows]) | np.isfinite(row_upper[rows]))]
+        h.changeColsCost(self.lp.n_col, self._all_cols, np.zeros(self.lp.n_col))
+        self._cost_key = None
+
+        def feasible() -> bool:
+            h.run()
+            return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
+
+        def set_rows(c: int, relaxed: bool) -> None:
+            rows = hard[c]
+            lo = np.full(len(rows), -self.inf) if relaxed else row_lower[rows]
+            hi = np.full(len(rows), self.inf) if relaxed else row_upper[rows]
+            h.changeRowsBounds(len(rows), rows.astype(np.int32), lo, hi)
+
+        for c in active:
+            set_rows(c, True)
+        if not feasible():
+            conflict: list[int] = []       # the physical bounds conflict on their own
+        else:
+            for c in active:
+                set_rows(c, False)
+            conflict = list(active)
+            for c in active:
+                set_rows(c, True)
+                if feasible():
+                    set_rows(c, False)     # needed: without it the rest can hold
+                else:
+                    conflict.remove(c)
+        h.changeRowsBounds(self.lp.n_row, self._all_rows, row_lower, row_upper)
+        return conflict
+
     # ------------------------------------------------------------------ helpers
     def _costs(self, stage: int, guard: int = 0) -> tuple[int, int]:
         """Objective of a stage: the level decided now counts only by its largest
@@ -188,7 +238,8 @@ class StepSolver:
             for k in range(stage + 1, len(lp.levels)):
                 weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
             weight[:guard] = GUARD
-            cost[lp.col_x] = -weight[lp.dem_level]
+            sign = np.where(lp.claim_slack, 1.0, -1.0)   # deliveries earn, shortfalls cost
+            cost[lp.claim_col] = sign * weight[lp.claim_level]
             if len(lp.levels):
                 cost[lp.col_m[stage]] = self._m_weight[stage]
             cost[lp.col_v] = -STORAGE_VALUE
@@ -223,17 +274,18 @@ class StepSolver:
     def _fractions(self, x: NDArray[np.float64], request: NDArray[np.float64],
                    active: NDArray[np.bool_]) -> NDArray[np.float64]:
         """Shortage fraction of each demand (0 where nothing is asked)."""
-        got = x[self.lp.col_x]
         frac = np.zeros_like(request)
-        frac[active] = 1.0 - got[active] / request[active]
+        frac[active] = self._shortage(x, request)[active] / request[active]
         return frac
 
     def _shortage(self, x: NDArray[np.float64], request: NDArray[np.float64]) -> NDArray[np.float64]:
-        return request - x[self.lp.col_x]
+        """Shortfall of each claim [mcm]: request - delivery, or a soft clause's slack."""
+        got = x[self.lp.claim_col]
+        return np.where(self.lp.claim_slack, got, request - got)
 
     def _level_short(self, x: NDArray[np.float64], request: NDArray[np.float64],
                      active: NDArray[np.bool_], level: int) -> bool:
-        dems = self._dem_of_level[level]
+        dems = self._claims_of_level[level]
         return bool(np.any(self._shortage(x, request)[dems] > TOL))
 
     def _short_levels(self, x: NDArray[np.float64], request: NDArray[np.float64],
@@ -241,26 +293,31 @@ class StepSolver:
         """Priority levels (indices >= stage) with a demand short by more than TOL."""
         lp = self.lp
         short = self._shortage(x, request) > TOL
-        counts = np.bincount(lp.dem_level[short], minlength=len(lp.levels))
+        counts = np.bincount(lp.claim_level[short], minlength=len(lp.levels))
         return np.flatnonzero(counts[stage:]) + stage
 
     def _fix_levels(self, x: NDArray[np.float64], levels: "range | list[int]",
                     lower: NDArray[np.float64], row_lo: NDArray[np.float64]) -> None:
         """Freeze every demand of the given levels at what it gets in x."""
         if len(levels):
-            self._freeze(x, np.concatenate([self._dem_of_level[k] for k in levels]), lower, row_lo)
+            self._freeze(x, np.concatenate([self._claims_of_level[k] for k in levels]), lower, row_lo)
 
-    def _freeze(self, x: NDArray[np.float64], dems: NDArray[np.int64],
+    def _freeze(self, x: NDArray[np.float64], claims: NDArray[np.int64],
                 lower: NDArray[np.float64], row_lo: NDArray[np.float64]) -> None:
-        """Deliveries of `dems` may not fall below what they get in x (less a relative
-        slack of FIX_SLACK), and their equal-fraction rows no longer bind M."""
-        if dems.size == 0:
+        """Claims keep what they get in x: a delivery may not fall (less a relative
+        slack of FIX_SLACK), a soft clause's shortfall may not grow; their
+        equal-fraction rows no longer bind M."""
+        if claims.size == 0:
             return
         lp = self.lp
-        cols = lp.col_x[dems]
-        lower[cols] = np.maximum(0.0, x[cols] - FIX_SLACK * np.maximum(1.0, x[cols]))
-        self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols], self._col_upper[cols])
-        rows = lp.row_share[dems]
+        cols = lp.claim_col[claims]
+        slack = FIX_SLACK * np.maximum(1.0, x[cols])
+        is_slack = lp.claim_slack[claims]
+        lower[cols] = np.where(is_slack, lower[cols], np.maximum(0.0, x[cols] - slack))
+        upper = np.where(is_slack, x[cols] + slack, self._col_upper[cols])
+        self._col_upper[cols] = upper
+        self.h.changeColsBounds(len(cols), cols.astype(np.int32), lower[cols], upper)
+        rows = lp.row_share[claims]
         row_lo[rows] = -self.inf
         self.h.changeRowsBounds(len(rows), rows.astype(np.int32), row_lo[rows],
                                 np.full(len(rows), self.inf))
@@ -269,11 +326,11 @@ class StepSolver:
                     active: NDArray[np.bool_], lower: NDArray[np.float64],
                     row_lo: NDArray[np.float64]) -> NDArray[np.float64]:
         lp = self.lp
-        free = self._dem_of_level[level][active[self._dem_of_level[level]]]
+        free = self._claims_of_level[level][active[self._claims_of_level[level]]]
         while free.size:
             m = x[lp.col_m[level]]
             frac = self._fractions(x, request, active)
-            if m * float(request[self._dem_of_level[level]].sum()) <= TOL:
+            if m * float(request[self._claims_of_level[level]].sum()) <= TOL:
                 return x
             at_max = free[frac[free] >= m - 1e-9]
             # saturated rows carry duals averaging >= ALPHA (Σ y·R = ALPHA·ΣR over them);

@@ -88,6 +88,33 @@ def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
             spill_mcm = float((ds["spill"].values[:, k] * days * 0.0864).sum())
             lines.append(f"{str(name):<16}{float(ds['storage'].values[-1, k]):>17,.1f}"
                          f"{spill_mcm:>12,.1f}{float(ds['energy'].values[:, k].sum()):>12,.1f}")
+    if ds.sizes.get("clause", 0):
+        lines += ["", clause_table(ds)]
     worst = float(np.abs(ds["mass_balance_error"].values).max())
     lines += ["", f"largest mass-balance error: {worst:.1e} mcm"]
+    return "\n".join(lines)
+
+
+def clause_table(ds: "xr.Dataset") -> str:
+    """Each clause: met or violated, windows, worst window and its violation [mcm]."""
+    width = max([len(str(c)) for c in ds.clause.values] + [6]) + 2
+    head = (f"{'clause':<{width}}{'kind':<16}{'type':<8}{'windows met':>12}{'worst window':>14}"
+            f"{'violation mcm':>15}{'total mcm':>11}")
+    lines = [head]
+    for c, cid in enumerate(ds.clause.values):
+        violation = ds["clause_violation"].values[:, c]
+        valid = ~np.isnan(violation)
+        n = int(valid.sum())
+        met = int((violation[valid] <= 1e-6).sum())
+        kind = str(ds["clause_kind"].values[c])
+        typ = "hard" if int(ds["clause_hard"].values[c]) else f"soft p{int(ds['clause_priority'].values[c])}"
+        if n and float(np.nanmax(violation)) > 1e-6:
+            w = int(np.nanargmax(violation))
+            worst = str(ds["window_start"].values[w, c])[:10]
+            lines.append(f"{str(cid):<{width}}{kind:<16}{typ:<8}{f'{met}/{n}':>12}{worst:>14}"
+                         f"{float(violation[w]):>15,.1f}{float(np.nansum(violation)):>11,.1f}")
+        else:
+            lines.append(f"{str(cid):<{width}}{kind:<16}{typ:<8}{f'{met}/{n}':>12}{'-':>14}"
+                         f"{0.0:>15,.1f}{0.0:>11,.1f}")
+    lines.append("(shadow prices per clause come with horizon mode)")
     return "\n".join(lines)
