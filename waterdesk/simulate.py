@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from waterdesk.allocate.clauses import ClauseBook, compile_rows
+from waterdesk.allocate import horizon
 from waterdesk.allocate.formulation import StepLP, extract
 from waterdesk.allocate.solve import StepSolver
 from waterdesk.calendar import Steps
@@ -24,6 +25,8 @@ from waterdesk.model.scenario import Scenario
 
 F64 = NDArray[np.float64]
 log = logging.getLogger("waterdesk")
+#: horizon mode: exact equal-fraction rounds per priority level (see DESIGN.md)
+HORIZON_FAIR_ROUNDS = 8
 
 
 @dataclass
@@ -143,8 +146,49 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     evap = np.zeros(n_k)
     b_mcm = np.zeros(n_r)
     q_m3s = np.zeros(n_r)
+    horizon_stats: list[tuple[int, int, float, float]] = []
 
-    for t in range(n_t):
+    if scenario.mode == "horizon":
+        for t_start, n_win in horizon_windows(steps, scenario.horizon or "water_year"):
+            tb = time.perf_counter()
+            hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local, requests, storage,
+                                   evap_mm, edges, (cum, q0, musk_i, musk_o), inf)
+            scale = np.bincount(hz.lp.claim_level, weights=hz.claim_request, minlength=len(lp.levels))
+            hsolver = StepSolver(hz.lp, level_scale=scale, fair_rounds=HORIZON_FAIR_ROUNDS)
+            hsolver.set_hard_clauses({c: np.asarray(r, dtype=np.int64) for c, r in hz.hard_rows.items()})
+            hz_build = time.perf_counter() - tb
+            try:
+                xs = hsolver.solve_step(hz.col_lower, hz.col_upper, hz.row_lower, hz.row_upper,
+                                        hz.claim_request)
+            except InfeasibleError as err:
+                raise InfeasibleError(
+                    f"window {steps.start[t_start]} to {steps.end[t_start + n_win - 1] - np.timedelta64(1, 'D')}: "
+                    f"{err}" + _conflict_words(err.clauses, scenario, book, t_start),
+                    [scenario.clauses[c].id for c in err.clauses], err.bounds) from None
+            solver.solves += hsolver.solves
+            solver.iterations += hsolver.iterations
+            horizon_stats.append((hz.lp.n_row, hz.lp.n_col, hz_build, hsolver.run_seconds))
+            q_all = np.concatenate([xs[t * hz.n_col1 + lp.col_q] for t in range(n_win)])
+            exits_all = (hz.exit_w @ q_all).reshape(n_win, n_r) + hz.exit_init
+            zeros_a = np.zeros(n_r)
+            for s_ in range(n_win):
+                t = t_start + s_
+                x = xs[s_ * hz.n_col1:(s_ + 1) * hz.n_col1].copy()
+                evap[:] = hz.evap_a0[s_] + (hz.evap_a1[s_] * storage if s_ else 0.0)
+                step.record(t, x, delta[t], days[t] * 24.0, local[t], zeros_a, exits_all[s_], net.reach_from,
+                            net.reach_to, net.dem_node, net.dem_return_node, net.dem_consumptive, net.res_node,
+                            sink_node, lp.col_q, lp.col_x, lp.col_surplus, lp.col_v, lp.col_rel, lp.col_spill,
+                            lp.col_out, net.res_hydro, net.res_head_s, net.res_head_h, net.res_head_n,
+                            net.res_efficiency, net.res_installed_mw, storage, evap, out["node_flow"],
+                            out["reach_flow"], out["reach_outflow"], out["storage"], out["release"], out["spill"],
+                            out["evaporation"], out["energy"], out["supplied"], out["mass_balance_error"], q_m3s)
+                if rows:
+                    book.record(t, x)
+                routing.reach_advance(t, q_m3s, net.reach_routing, net.reach_k_days, net.reach_x,
+                                      edges, cum, q0, musk_i, musk_o)
+            if progress is not None:
+                progress(n_win)
+    for t in range(n_t if scenario.mode == "step" else 0):
         dl = delta[t]
         routing.reach_coefficients(t, net.reach_routing, net.reach_k_days, net.reach_x,
                                    net.reach_loss, edges, cum, q0, musk_i, musk_o, a, b)
@@ -184,6 +228,11 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         if progress is not None:
             progress(1)
     t3 = time.perf_counter()
+    if horizon_stats:
+        log.info("%s: %d horizon windows; largest LP %d rows x %d columns; build+load %.3f s, HiGHS %.3f s",
+                 scenario.name, len(horizon_stats), max(h[0] for h in horizon_stats),
+                 max(h[1] for h in horizon_stats), sum(h[2] for h in horizon_stats),
+                 sum(h[3] for h in horizon_stats))
     log.info("%s: routed natural flows in %.3f s; LP %d rows x %d columns extracted in %.3f s",
              scenario.name, t1 - t0, lp.n_row, lp.n_col, t2 - t1)
     log.info("%s: %d steps allocated in %.3f s (%.0f steps/s, %.2f LP solves per step)",
@@ -193,6 +242,21 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         requested=requests, timings={"route_s": t1 - t0, "build_s": t2 - t1, "allocate_s": t3 - t2},
         solves=solver.solves, simplex_iterations=solver.iterations, clauses=book, **out,
     )
+
+
+def horizon_windows(steps: Steps, horizon: str) -> list[tuple[int, int]]:
+    """(first step, number of steps) of each perfect-foresight window."""
+    from waterdesk.calendar import make_windows
+
+    if horizon in ("water_year", "year"):
+        index = make_windows(steps, horizon).index
+        bounds = np.flatnonzero(np.diff(index)) + 1
+    else:
+        size = int(horizon)
+        bounds = np.arange(size, len(steps), size)
+    starts = np.concatenate([[0], bounds]).astype(int)
+    ends = np.concatenate([bounds, [len(steps)]]).astype(int)
+    return [(int(a), int(b - a)) for a, b in zip(starts, ends) if b > a]
 
 
 def _conflict_words(conflict: list[int], scenario: Scenario, book: ClauseBook, t: int) -> str:

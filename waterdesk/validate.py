@@ -231,6 +231,15 @@ def inflow_coverage(basin: Basin, data: InflowData) -> list[Problem]:
                     f"no series for inflow node(s) {', '.join(missing)} (the file has: {have})")]
 
 
+def _horizon_ok(horizon: str | int | None) -> bool:
+    if horizon in ("water_year", "year"):
+        return True
+    try:
+        return int(str(horizon)) >= 1
+    except ValueError:
+        return False
+
+
 def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
     """Checks that need the basin, the scenario and the inflow data together."""
     problems: list[Problem] = []
@@ -248,8 +257,9 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
         add("start", "scenario.start",
             f"{scenario.timestep} steps start on {days[scenario.timestep]}, got {scenario.start}")
         return problems
-    if scenario.mode != "step":
-        add("mode", "scenario.mode", f"mode {scenario.mode!r} is not available yet; use \"step\"")
+    if scenario.mode == "horizon" and not _horizon_ok(scenario.horizon):
+        add("horizon", "scenario.horizon",
+            f'with mode = "horizon" must be "water_year", "year" or a number of steps, got {scenario.horizon!r}')
     steps = make_steps(start, end, scenario.timestep)
     data = scenario.inflows
     problems += inflow_coverage(scenario.basin, data)

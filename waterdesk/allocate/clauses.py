@@ -307,9 +307,19 @@ class ClauseBook:
             return clause.max_mcm * self.days[t] / window_days
         return 1.0
 
+    def used_before(self, c: int, win: int) -> dict[str, float]:
+        """What earlier steps of window `win` of clause c used, per party ("" if none)."""
+        if self._window_now[c] != win:
+            return {}
+        return {self.rows[i].party: float(self.used[i]) for i in self.rows_of[c]}
+
     def record(self, t: int, x: NDArray[np.float64]) -> None:
         """Book step t: running totals and the windows' required / actual / violation.
         Values are final once a window's last step is booked."""
+        for c in range(len(self.clauses)):
+            win = int(self.windows[c].index[t])
+            if win >= 0 and win != self._window_now[c]:
+                self._start_window(c, win)
         for i, row in enumerate(self.rows):
             c = row.clause
             if self.windows[c].index[t] < 0:

@@ -17,6 +17,8 @@ threads=1 (set before the first run in the process) and without presolve.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -71,7 +73,8 @@ def _quiet(factory: "type") -> "object":
 class StepSolver:
     """One HiGHS instance holding the step LP; `solve` returns the column values."""
 
-    def __init__(self, lp: StepLP, level_scale: NDArray[np.float64] | None = None) -> None:
+    def __init__(self, lp: StepLP, level_scale: NDArray[np.float64] | None = None,
+                 fair_rounds: int | None = None) -> None:
         """`level_scale` [mcm]: the largest total request of each priority level over
         the run; it sets the weight of M so the objective does not change from step
         to step (and HiGHS keeps a dual-feasible basis)."""
@@ -109,6 +112,10 @@ class StepSolver:
         self._demand_claim = ~lp.claim_slack
         self.solves = 0
         self.iterations = 0
+        self.run_seconds = 0.0
+        # water-filling rounds per level before the rest of the level is settled by volume
+        # (None: exact max-min fairness, however many rounds it takes)
+        self.fair_rounds = fair_rounds
 
     # ------------------------------------------------------------------ updates
     def set_coefficients(self, rows: NDArray[np.int64], cols: NDArray[np.int64],
@@ -238,9 +245,11 @@ class StepSolver:
             for k in range(stage + 1, len(lp.levels)):
                 weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
             weight[:guard] = GUARD
+            if guard < 0:      # settle level `stage` by volume (after its fairness rounds)
+                weight[stage] = 1.0
             sign = np.where(lp.claim_slack, 1.0, -1.0)   # deliveries earn, shortfalls cost
             cost[lp.claim_col] = sign * weight[lp.claim_level]
-            if len(lp.levels):
+            if len(lp.levels) and guard >= 0:
                 cost[lp.col_m[stage]] = self._m_weight[stage]
             cost[lp.col_v] = -STORAGE_VALUE
             cost[lp.col_spill] = SPILL_COST
@@ -255,7 +264,9 @@ class StepSolver:
         if key != self._cost_key:
             h.changeColsCost(self.lp.n_col, self._all_cols, self._cost_cache[key])
             self._cost_key = key
+        started = time.perf_counter()
         status = h.run()
+        self.run_seconds += time.perf_counter() - started
         self.solves += 1
         model_status = h.getModelStatus()
         if model_status == highspy.HighsModelStatus.kOptimal:
@@ -327,7 +338,18 @@ class StepSolver:
                     row_lo: NDArray[np.float64]) -> NDArray[np.float64]:
         lp = self.lp
         free = self._claims_of_level[level][active[self._claims_of_level[level]]]
+        rounds = 0
         while free.size:
+            rounds += 1
+            if self.fair_rounds is not None and rounds > self.fair_rounds:
+                # the largest shortages are shared exactly; the rest of the level takes
+                # all it can without any claim exceeding the last shortage fraction M
+                m = x[lp.col_m[level]]
+                col = int(lp.col_m[level])
+                self.h.changeColBounds(col, 0.0, m + 1e-9)
+                x = self._run(self._costs(level, guard=-1))
+                self.h.changeColBounds(col, 0.0, self.inf)
+                return x
             m = x[lp.col_m[level]]
             frac = self._fractions(x, request, active)
             if m * float(request[self._claims_of_level[level]].sum()) <= TOL:

@@ -224,7 +224,9 @@ def load_scenario(path: str | Path) -> Scenario:
     output = Path(parsed.output.path) if parsed.output.path else None
     scenario = Scenario(
         name=info.name, basin=basin, inflows=data, start=info.start, end=info.end,
-        timestep=info.timestep, mode=info.mode, title=info.title, description=info.description,
+        timestep=info.timestep, mode=info.mode,
+        horizon=str(info.horizon) if info.horizon is not None else ("water_year" if info.mode == "horizon" else None),
+        title=info.title, description=info.description,
         inflow_scale=scale, demand_scale=parsed.demands.scale,
         output_path=output,  # relative to the working directory, like any CLI output
         clauses=tuple(clause_from_fields(c.model_dump()) for c in parsed.clause),

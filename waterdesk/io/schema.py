@@ -137,7 +137,8 @@ class ScenarioInfo(_Strict):
     end: IsoDate
     timestep: Literal["day", "dekad", "month"] = "month"
     mode: Literal["step", "horizon"] = "step"
-    horizon: str | None = None
+    horizon: str | Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description='mode = "horizon": "water_year" (default), "year" or a number of steps')
 
 
 class Inflows(_Strict):

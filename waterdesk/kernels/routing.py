@@ -223,3 +223,63 @@ def natural_flow(order: NDArray[np.int64], river_out: NDArray[np.int64],
                 acc[reach_to[r]] += a[r] * acc[node] + b[r]
         reach_advance(t, entry[t], routing, k_days, x, edges, cum, q0, musk_i, musk_o)
     return flow, entry
+
+
+@njit(cache=True)
+def impulse_response(t0: int, n: int, routing: NDArray[np.int64], k_days: NDArray[np.float64],
+                     x: NDArray[np.float64], loss: NDArray[np.float64], edges: NDArray[np.float64],
+                     cum: NDArray[np.float64], q0: NDArray[np.float64], musk_i: NDArray[np.float64],
+                     musk_o: NDArray[np.float64], cutoff: float
+                     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
+                                NDArray[np.float64], NDArray[np.float64]]:
+    """Linear response of every reach over steps t0 .. t0+n-1 [m3 s-1 out per m3 s-1 in].
+
+    Routing is linear in the entry flows, so the outflow of reach r at window step s is
+    sum_j W[s, j, r] * q[j, r] + init[s, r]: `init` is what the state at t0 (water
+    already in the reach) delivers, W the response to a unit entry at step j. Returns W
+    as triplets (reach, s, j, weight) with |weight| > cutoff, and init (n, n_reach).
+    The state arrays passed in are not changed.
+    """
+    n_reach = routing.shape[0]
+    a = np.zeros(n_reach)
+    b = np.zeros(n_reach)
+    init = np.zeros((n, n_reach))
+    c1 = cum.copy()
+    p0 = q0.copy()
+    mi = musk_i.copy()
+    mo = musk_o.copy()
+    zero = np.zeros(n_reach)
+    for s in range(n):
+        reach_coefficients(t0 + s, routing, k_days, x, loss, edges, c1, p0, mi, mo, a, b)
+        init[s] = b
+        reach_advance(t0 + s, zero, routing, k_days, x, edges, c1, p0, mi, mo)
+    rr = []
+    ss = []
+    jj = []
+    ww = []
+    unit = np.zeros(n_reach)
+    for j in range(n):
+        c1 = np.zeros_like(cum)
+        p0 = np.zeros(n_reach)
+        mi = np.zeros(n_reach)
+        mo = np.zeros(n_reach)
+        if t0 + j > 0:
+            # history before j is empty: the unit entry is the only water in the reach
+            c1[: t0 + j + 1] = 0.0
+        for s in range(j, n):
+            reach_coefficients(t0 + s, routing, k_days, x, loss, edges, c1, p0, mi, mo, a, b)
+            unit[:] = 0.0
+            if s == j:
+                unit[:] = 1.0
+            for r in range(n_reach):
+                w = (a[r] if s == j else 0.0) + b[r]
+                if abs(w) > cutoff:
+                    rr.append(r)
+                    ss.append(s)
+                    jj.append(j)
+                    ww.append(w)
+            reach_advance(t0 + s, unit, routing, k_days, x, edges, c1, p0, mi, mo)
+            if s > j + 1 and np.abs(b).max() <= cutoff and np.abs(mo).max() <= cutoff:
+                break
+    return (np.array(rr, dtype=np.int64), np.array(ss, dtype=np.int64), np.array(jj, dtype=np.int64),
+            np.array(ww), init)

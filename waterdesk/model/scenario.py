@@ -64,6 +64,7 @@ class Scenario:
     end: str
     timestep: str = "month"
     mode: str = "step"
+    horizon: str | None = None
     title: str = ""
     description: str = ""
     inflow_scale: float | tuple[float, ...] = 1.0

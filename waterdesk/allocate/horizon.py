@@ -1,0 +1,325 @@
+r"""Horizon mode: one perfect-foresight LP per window, built from the one-step LP.
+
+The one-step LP (declared in Pyomo, extracted once, `formulation.py`) is repeated
+for the n steps of a window as diagonal blocks of a sparse matrix, and the blocks
+are linked where time links them:
+
+* storage: step t's reservoir balance holds ``v[t-1] - evap[t] - v[t]`` where the
+  one-step LP had the known start storage; evaporation is linear in ``v[t-1]``
+  (area curve linearised at the window's start storage);
+* routing: a reach delivers at step s ``Σ_j W[s, j]·q[j] + init[s]`` (its impulse
+  response from `kernels.routing.impulse_response`; init is what the state at the
+  window start still carries);
+* clauses over a window: one row summing the clause's expression over the steps of
+  each accounting window (exact, not spread as in step mode); `min_flow` and `split`
+  stay one row per step;
+* equal fractions: all claims of a priority level, over all steps, share one M.
+
+Strict priorities are solved by the same lexicographic stages as step mode
+(`solve.StepSolver`), on this matrix. Build and load cost is measured against the
+solve in `benchmarks/bench_horizon.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+
+from waterdesk.allocate.clauses import ClauseBook, ClauseRow, flow_terms, withdrawal_terms
+from waterdesk.allocate.formulation import StepLP
+from waterdesk.kernels import realise, routing
+from waterdesk.model.clauses import MaxWithdrawal, MinFlow, MinVolume, Release, Share, Split, Storage
+from waterdesk.model.network import KIND_CODE, Network
+
+INF = float("inf")
+PER_STEP_KINDS = ("min_flow", "split")
+
+
+@dataclass
+class HorizonLP:
+    """The window LP in the shape `StepSolver` drives, plus bounds and the block map."""
+
+    lp: StepLP
+    col_lower: NDArray[np.float64]
+    col_upper: NDArray[np.float64]
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+    claim_request: NDArray[np.float64]
+    n_step: int
+    n_col1: int
+    exit_init: NDArray[np.float64]       # (n_step, n_reach) mcm delivered by the start state
+    exit_w: sparse.csr_matrix            # exits (n_step*n_reach) = exit_w @ q (n_step*n_reach) + init
+    evap_a0: NDArray[np.float64]         # (n_step, n_res) evaporation = a0 + a1 * v[t-1]
+    evap_a1: NDArray[np.float64]
+    window_rows: list[tuple[int, int, int]]   # (clause, window, LP row) of window clause rows
+    hard_rows: dict[int, list[int]]
+
+
+def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBook,
+              t0: int, n: int, delta: NDArray[np.float64], local: NDArray[np.float64],
+              requests: NDArray[np.float64], storage0: NDArray[np.float64],
+              evap_mm: NDArray[np.float64], edges: NDArray[np.float64],
+              state: tuple[NDArray[np.float64], ...], inf: float) -> HorizonLP:
+    """Assemble the LP of steps t0 .. t0+n-1 (see the module docstring)."""
+    clauses = book.clauses
+    nc, nr = lp1.n_col, lp1.n_row
+    n_reach, n_res, n_dem = net.n_reach, len(net.res_ids), len(net.dem_ids)
+    steps = np.arange(t0, t0 + n)
+    dl = delta[steps]
+    # ---- tile the one-step matrix; drop the entries that change per block
+    a1 = lp1.a_matrix.tocoo()
+    changing = set(zip(lp1.row_balance[net.reach_to].tolist(), lp1.col_q.tolist()))
+    changing |= set(zip(lp1.row_share.tolist(), lp1.col_m[lp1.claim_level].tolist()))
+    keep = np.array([(i, j) not in changing for i, j in zip(a1.row.tolist(), a1.col.tolist())], dtype=bool)
+    base_r, base_c, base_v = a1.row[keep], a1.col[keep], a1.data[keep]
+    rr = [np.concatenate([base_r + t * nr for t in range(n)])]
+    cc = [np.concatenate([base_c + t * nc for t in range(n)])]
+    vv = [np.tile(base_v, n)]
+
+    def add(r: NDArray[np.int64], c: NDArray[np.int64], v: NDArray[np.float64]) -> None:
+        rr.append(np.asarray(r, dtype=np.int64))
+        cc.append(np.asarray(c, dtype=np.int64))
+        vv.append(np.asarray(v, dtype=np.float64))
+
+    # ---- routing: exit volume at s of reach r = Σ_j W[s,j]·Δ_s/Δ_j·q_vol[j] + init[s]·Δ_s
+    cum, q0, mi, mo = state
+    r_idx, s_idx, j_idx, w, init = routing.impulse_response(
+        t0, n, net.reach_routing, net.reach_k_days, net.reach_x, net.reach_loss, edges, cum, q0, mi, mo,
+        1e-12)
+    coef = w * dl[s_idx] / dl[j_idx]
+    add(s_idx * nr + lp1.row_balance[net.reach_to[r_idx]], j_idx * nc + lp1.col_q[r_idx], coef)
+    exit_w = sparse.csr_matrix((coef, (s_idx * n_reach + r_idx, j_idx * n_reach + r_idx)),
+                               shape=(n * n_reach, n * n_reach))
+    exit_init = init * dl[:, None]
+    # ---- storage linking and linearised evaporation
+    evap_a0 = np.zeros((n, n_res))
+    evap_a1 = np.zeros((n, n_res))
+    for k in range(n_res):
+        pts = net.res_area_n[k]
+        s_pts, a_pts = net.res_area_s[k, :pts], net.res_area_a[k, :pts]
+        seg = max(0, min(int(np.searchsorted(s_pts, storage0[k], side="right")) - 1, pts - 2))
+        slope = (a_pts[seg + 1] - a_pts[seg]) / (s_pts[seg + 1] - s_pts[seg]) if pts > 1 else 0.0
+        area0 = float(realise.interp_curve(storage0[k], s_pts, a_pts, pts))
+        e = evap_mm[k, steps] * 1e-3
+        evap_a1[:, k] = e * slope
+        evap_a0[:, k] = e * (area0 - slope * storage0[k])
+    first_evap = realise.evaporation(storage0, evap_mm[:, t0], net.res_area_s, net.res_area_a, net.res_area_n)
+    evap_a0[0] = first_evap
+    evap_a1[0] = 0.0
+    if n > 1:
+        t_idx = np.repeat(np.arange(1, n), n_res)
+        k_idx = np.tile(np.arange(n_res), n - 1)
+        add(t_idx * nr + lp1.row_balance[net.res_node[k_idx]], (t_idx - 1) * nc + lp1.col_v[k_idx],
+            1.0 - evap_a1[t_idx, k_idx])
+    # ---- claims: demands of every step, then soft per-step clause rows; one M per level
+    n_claim1 = len(lp1.claim_col)
+    claim_t = np.repeat(np.arange(n), n_claim1)
+    claim_j = np.tile(np.arange(n_claim1), n)
+    m_col = lp1.col_m[lp1.claim_level[claim_j]]                       # block 0's M
+    claim_req = np.zeros(n * n_claim1)
+    claim_req_dem = requests[steps]                                   # (n, n_dem)
+    for t in range(n):
+        claim_req[t * n_claim1: t * n_claim1 + n_dem] = claim_req_dem[t]
+    # ---- bounds per block
+    col_lo = np.zeros(n * nc)
+    col_hi = np.full(n * nc, inf)
+    row_lo = np.zeros(n * nr)
+    row_hi = np.zeros(n * nr)
+    sink = np.flatnonzero(net.node_kind == KIND_CODE["sink"])
+    rel_max = np.where(net.res_hydro, net.res_turbine_m3s, net.res_outlet_m3s)
+    for t in range(n):
+        c0, r0 = t * nc, t * nr
+        col_hi[c0 + lp1.col_q] = np.where(np.isfinite(net.reach_max_m3s), net.reach_max_m3s * dl[t], inf)
+        col_hi[c0 + lp1.col_x] = requests[t0 + t]
+        col_lo[c0 + lp1.col_v] = np.minimum(net.res_dead_mcm, storage0)
+        col_hi[c0 + lp1.col_v] = net.res_capacity_mcm
+        col_hi[c0 + lp1.col_rel] = np.where(np.isfinite(rel_max), rel_max * dl[t], inf)
+        forced = np.bincount(net.reach_to, weights=exit_init[t], minlength=net.n_node)
+        col_hi[c0 + lp1.col_surplus] = forced[net.dem_node]
+        col_hi[c0 + lp1.col_m] = 0.0 if t else inf                    # only block 0's M is used
+        rhs = -local[t0 + t] * dl[t] - np.bincount(net.reach_to, weights=exit_init[t], minlength=net.n_node)
+        if t == 0:
+            rhs[net.res_node] -= storage0 - evap_a0[0]
+        else:
+            rhs[net.res_node] += evap_a0[t]
+        row_lo[r0 + lp1.row_balance] = rhs
+        row_hi[r0 + lp1.row_balance] = rhs
+        row_lo[r0 + lp1.row_outlet] = 0.0
+        row_hi[r0 + lp1.row_outlet] = 0.0
+        req = claim_req[t * n_claim1: (t + 1) * n_claim1]
+        row_lo[r0 + lp1.row_share] = np.where(req > 0, np.where(lp1.claim_slack, 0.0, req), -inf)
+        row_hi[r0 + lp1.row_share] = inf
+        # one-step clause rows: per-step kinds keep their bound, window kinds are off here
+        row_lo[r0 + lp1.row_clause] = -inf
+        row_hi[r0 + lp1.row_clause] = inf
+        col_hi[c0 + lp1.col_slack] = 0.0
+    del sink
+    add(claim_t * nr + lp1.row_share[claim_j], m_col, claim_req)
+    # per-step clause rows (min_flow, split)
+    hard_rows: dict[int, list[int]] = {}
+    for i, row in enumerate(rows1):
+        clause = clauses[row.clause]
+        if clause.kind not in PER_STEP_KINDS:
+            continue
+        win = book.windows[row.clause]
+        for t in range(n):
+            if win.index[t0 + t] < 0:
+                continue
+            lp_row = t * nr + lp1.row_clause[i]
+            if isinstance(clause, MinFlow):
+                row_lo[lp_row] = clause.min_m3s[int(book.month[t0 + t])] * dl[t]
+            else:
+                row_lo[lp_row] = 0.0 if row.sense > 0 else -inf
+                row_hi[lp_row] = 0.0 if row.sense < 0 else inf
+            col_hi[t * nc + lp1.col_slack[i]] = 0.0 if clause.hard else inf
+            if clause.hard:
+                hard_rows.setdefault(row.clause, []).append(lp_row)
+    # soft per-step clause claims carry their requirement
+    for j in range(n_dem, n_claim1):
+        i = int(lp1.claim_row[j])
+        clause = clauses[rows1[i].clause]
+        for t in range(n):
+            req = row_lo[t * nr + lp1.row_clause[i]] if clause.kind == "min_flow" else 1.0
+            active = np.isfinite(req) and col_hi[t * nc + lp1.col_slack[i]] > 0
+            claim_req[t * n_claim1 + j] = max(float(req), 0.0) if active else 0.0
+            row_lo[t * nr + lp1.row_share[j]] = 0.0 if claim_req[t * n_claim1 + j] > 0 else -inf
+    # ---- window clause rows: Σ over the window's steps in this horizon
+    extra_rows: list[tuple[list[int], list[float], float, float, int, int, bool]] = []
+    node = {nid: i for i, nid in enumerate(net.node_ids)}
+    res = {rid: k for k, rid in enumerate(net.res_ids)}
+    for c, clause in enumerate(clauses):
+        if clause.kind in PER_STEP_KINDS:
+            continue
+        win_of = book.windows[c].index[steps]
+        for win in sorted(set(win_of[win_of >= 0].tolist())):
+            ts = np.flatnonzero(win_of == win)
+            for terms, lo, hi in _window_terms(clause, c, win, ts, t0, book, net, node, res):
+                cols = [int(t * nc + _col(lp1, fam, j)) for t in ts for fam, j, _ in terms]
+                vals = [float(k) for _ in ts for _, _, k in terms]
+                if isinstance(clause, Storage):
+                    last = int(ts[-1])
+                    cols = [int(last * nc + _col(lp1, fam, j)) for fam, j, _ in terms]
+                    vals = [float(k) for _, _, k in terms]
+                extra_rows.append((cols, vals, lo, hi, c, win, clause.hard))
+    n_extra = len(extra_rows)
+    base_cols = n * nc
+    base_rows = n * nr
+    window_rows: list[tuple[int, int, int]] = []
+    extra_lo, extra_hi, slack_hi, extra_claim = [], [], [], []
+    soft_extra = []
+    for e, (cols, vals, lo, hi, c, win, hard) in enumerate(extra_rows):
+        row = base_rows + e
+        add(np.full(len(cols), row), np.array(cols), np.array(vals))
+        slack_col = base_cols + e
+        add(np.array([row]), np.array([slack_col]), np.array([1.0 if np.isfinite(lo) else -1.0]))
+        extra_lo.append(lo)
+        extra_hi.append(hi)
+        slack_hi.append(0.0 if hard else inf)
+        window_rows.append((c, win, row))
+        if hard:
+            hard_rows.setdefault(c, []).append(row)
+        else:
+            soft_extra.append(e)
+            extra_claim.append(max(lo if np.isfinite(lo) else hi, 1e-3))
+    # equal-fraction rows of soft window rows: claim·M - slack >= 0
+    levels = lp1.levels
+    share_rows = []
+    for s_i, e in enumerate(soft_extra):
+        row = base_rows + n_extra + s_i
+        c = extra_rows[e][4]
+        level = int(np.searchsorted(levels, clauses[c].priority or 0))
+        add(np.array([row, row]), np.array([int(lp1.col_m[level]), base_cols + e]),
+            np.array([extra_claim[s_i], -1.0]))
+        share_rows.append(row)
+    n_col = base_cols + n_extra
+    n_row = base_rows + n_extra + len(soft_extra)
+    matrix = sparse.csc_matrix((np.concatenate(vv), (np.concatenate(rr), np.concatenate(cc))),
+                               shape=(n_row, n_col))
+    matrix.sum_duplicates()
+    # ---- the StepLP view for the solver
+    def tile(cols1: NDArray[np.int64]) -> NDArray[np.int64]:
+        return (np.arange(n)[:, None] * nc + cols1[None, :]).ravel()
+
+    def tile_rows(rows: NDArray[np.int64]) -> NDArray[np.int64]:
+        return (np.arange(n)[:, None] * nr + rows[None, :]).ravel()
+
+    soft_levels = np.array([np.searchsorted(levels, clauses[extra_rows[e][4]].priority or 0)
+                            for e in soft_extra], dtype=np.int64)
+    lp = StepLP(
+        a_matrix=matrix,
+        row_sense=np.concatenate([np.tile(lp1.row_sense, n), np.where(np.isfinite(extra_lo), -1, 1)
+                                  if n_extra else np.zeros(0, np.int64), np.full(len(soft_extra), -1)]).astype(np.int64),
+        col_q=tile(lp1.col_q), col_x=tile(lp1.col_x), col_surplus=tile(lp1.col_surplus),
+        col_v=tile(lp1.col_v)[-n_res:] if n_res else np.zeros(0, np.int64),
+        col_rel=tile(lp1.col_rel), col_spill=tile(lp1.col_spill), col_out=tile(lp1.col_out),
+        col_m=lp1.col_m, col_slack=np.concatenate([tile(lp1.col_slack), base_cols + np.arange(n_extra)]),
+        row_balance=tile_rows(lp1.row_balance), row_outlet=tile_rows(lp1.row_outlet),
+        row_clause=np.concatenate([tile_rows(lp1.row_clause), base_rows + np.arange(n_extra)]),
+        levels=levels, dem_level=np.tile(lp1.dem_level, n),
+        claim_col=np.concatenate([tile(lp1.claim_col), base_cols + np.array(soft_extra, dtype=np.int64)]),
+        claim_slack=np.concatenate([np.tile(lp1.claim_slack, n), np.ones(len(soft_extra), dtype=bool)]),
+        claim_level=np.concatenate([np.tile(lp1.claim_level, n), soft_levels]),
+        claim_row=np.concatenate([np.tile(lp1.claim_row, n), np.full(len(soft_extra), -1)]),
+        row_share=np.concatenate([tile_rows(lp1.row_share), np.array(share_rows, dtype=np.int64)]),
+        n_col=n_col, n_row=n_row,
+    )
+    col_lower = np.concatenate([col_lo, np.zeros(n_extra)])
+    col_upper = np.concatenate([col_hi, np.array(slack_hi)])
+    row_lower = np.concatenate([row_lo, np.array(extra_lo), np.zeros(len(soft_extra))])
+    row_upper = np.concatenate([row_hi, np.array(extra_hi), np.full(len(soft_extra), inf)])
+    return HorizonLP(lp, col_lower, col_upper, row_lower, row_upper,
+                     np.concatenate([claim_req, np.array(extra_claim)]), n, nc, exit_init, exit_w,
+                     evap_a0, evap_a1, window_rows, hard_rows)
+
+
+def _col(lp1: StepLP, fam: str, j: int) -> int:
+    return int({"q": lp1.col_q, "x": lp1.col_x, "surplus": lp1.col_surplus, "v": lp1.col_v,
+                "rel": lp1.col_rel, "spill": lp1.col_spill, "out": lp1.col_out}[fam][j])
+
+
+def _window_terms(clause: object, c: int, win: int, ts: NDArray[np.int64], t0: int, book: ClauseBook,
+                  net: Network, node: dict[str, int], res: dict[str, int]
+                  ) -> list[tuple[list[tuple[str, int, float]], float, float]]:
+    """Rows (terms per step, lower, upper) of a window clause inside this horizon; what
+    earlier horizons already used of the window is taken off the requirement."""
+    cover = book.windows[c].covered[win]
+    used = book.used_before(c, win)
+    if isinstance(clause, MinVolume):
+        return [(flow_terms(net, node[clause.node]), clause.min_mcm * cover - used.get("", 0.0), INF)]
+    if isinstance(clause, MaxWithdrawal):
+        return [(withdrawal_terms(net, clause.country, clause.sector), -INF,
+                 clause.max_mcm * cover - used.get("", 0.0))]
+    if isinstance(clause, Release):
+        k = res[clause.node]
+        terms = [("rel", k, 1.0), ("spill", k, 1.0)]
+        out = []
+        if clause.max_mcm is not None:
+            out.append((terms, -INF, clause.max_mcm * cover - used.get("", 0.0)))
+        if clause.min_mcm is not None:
+            out.append((terms, clause.min_mcm * cover - used.get("", 0.0), INF))
+        return out
+    if isinstance(clause, Storage):
+        if book.windows[c].last_step[win] != t0 + ts[-1]:
+            return []
+        return [([("v", res[clause.node], 1.0)], clause.min_mcm, INF)]
+    if isinstance(clause, Share):
+        kind, ref = clause.reference
+        out = []
+        for country, share in clause.shares.items():
+            terms = withdrawal_terms(net, country, None)
+            if kind == "flow":
+                terms = terms + [(f, j, -share * k) for f, j, k in flow_terms(net, node[ref])]
+                full = 0.0
+                floor = 0.0
+            else:
+                full = share * float(book.reference[c][win])
+                floor = book._share_target(c, country, win) if clause.mode == "entitlement" else full
+            u = used.get(country, 0.0)
+            if clause.mode in ("cap", "exact"):
+                out.append((terms, -INF, full * (1 + clause.tolerance) - u))
+            if clause.mode in ("entitlement", "exact"):
+                out.append((terms, floor - clause.tolerance * full - u, INF))
+        return out
+    return []
