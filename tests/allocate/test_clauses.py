@@ -146,23 +146,23 @@ def test_hard_min_flow_forces_water_past_an_upstream_demand(case, min_m3s, feb_m
     assert_mass_balance(ds)
 
 
-def test_hard_min_volume_spreads_the_remainder_over_the_days_left(case):
+def test_hard_min_volume_spreads_the_remainder_as_the_natural_flow_comes(case):
     """src -> j -> sea;  j --canal--> irr (priority 1). Dekads of January: 10, 10, 11 days.
-    irr asks 62 in January -> 20, 20, 22 by dekad. Inflow 60, 20, 33 mcm.
-    Hard min_volume at sea (arrivals), 62 mcm per month. Each dekad asks
-    (62 - U) * d / D_rem:
-      dekad 1: 62 * 10/31 = 20; irr takes its 20, the other 40 reach the sea (U = 40)
-      dekad 2: (62 - 40) * 10/21 = 220/21 = 10.476190; irr 20 - 220/21 = 200/21 = 9.523810
-      dekad 3: (62 - 40 - 220/21) * 11/11 = 242/21 = 11.523810 (all still missing);
-               irr 33 - 242/21 = 451/21 = 21.476190 (asks 22)
-    The sea gets 40 + 220/21 + 242/21 = 62 exactly."""
+    irr asks 62 in January -> 20, 20, 22 by dekad. Inflow (= natural flow at sea) 60, 20, 33 mcm.
+    Hard min_volume at sea (arrivals), 62 mcm per month. Each dekad asks the remainder
+    in proportion to the natural flow still to come, (62 - U) * N_t / ΣN_rest:
+      dekad 1: 62 * 60/113 = 32.92; irr takes its 20, the other 40 reach the sea (U = 40)
+      dekad 2: (62 - 40) * 20/53 = 440/53 = 8.301887; irr 20 - 440/53 = 620/53 = 11.698113
+      dekad 3: (22 - 440/53) * 33/33 = 726/53 = 13.698113 (all still missing);
+               irr 33 - 726/53 = 1023/53 = 19.301887 (asks 22)
+    The sea gets 40 + 440/53 + 726/53 = 62 exactly."""
     basin = (node("src", "inflow") + node("j", "junction") + node("sea", "sink") + dem("irr", 1, [62])
              + reach("src", "j") + reach("j", "sea") + reach("j", "irr", "canal"))
     ds = run_case(case, basin, {"src": [m3s(60, 10), m3s(20, 10), m3s(33, 11)]},
                   clause("aral", "min_volume", period="month", node="sea", min_mcm=62.0),
                   timestep="dekad")
-    np.testing.assert_allclose(supplied(ds, "irr"), [20.0, 200 / 21, 451 / 21], atol=TOL)
-    np.testing.assert_allclose(mcm(ds, "node_flow", "sea", "node"), [40.0, 220 / 21, 242 / 21], atol=TOL)
+    np.testing.assert_allclose(supplied(ds, "irr"), [20.0, 620 / 53, 1023 / 53], atol=TOL)
+    np.testing.assert_allclose(mcm(ds, "node_flow", "sea", "node"), [40.0, 440 / 53, 726 / 53], atol=TOL)
     w = windows(ds, "aral")
     assert (w["start"], w["end"]) == (["2001-01-01"], ["2001-02-01"])
     assert w["required"] == pytest.approx([62.0], abs=TOL)
@@ -366,17 +366,17 @@ def test_hard_min_volume_in_a_window_cut_by_the_start_of_the_run(case):
     """src -> j -> sea; j --canal--> irr (priority 1, asks 100 a month); 50 mcm flow in each
     month. The run covers July-September 2001 (31 + 31 + 30 = 92 days) of the water year
     2000-10-01..2001-10-01 (365 days). Hard min_volume at sea 365 mcm per water year ->
-    this run owes 365 * 92/365 = 92:
-      Jul: 92 * 31/92 = 31 -> irr 19;  Aug: (92 - 31) * 31/61 = 31 -> irr 19;
-      Sep: (92 - 62) * 30/30 = 30 -> irr 20."""
+    this run owes 365 * 92/365 = 92, spread as the natural flow comes (50 each month):
+      Jul: 92 * 50/150 = 30.667 -> irr 19.333;  Aug: (92 - 30.667) * 50/100 = 30.667;
+      Sep: the remaining 30.667 -> irr 19.333."""
     basin = (node("src", "inflow") + node("j", "junction") + node("sea", "sink")
              + dem("irr", 1, [100] * 12)
              + reach("src", "j") + reach("j", "sea") + reach("j", "irr", "canal"))
     ds = run_case(case, basin, {"src": [m3s(50, 31), m3s(50, 31), m3s(50, 30)]},
                   clause("aral", "min_volume", period="water_year", node="sea", min_mcm=365.0),
                   start="2001-07-01")
-    np.testing.assert_allclose(mcm(ds, "node_flow", "sea", "node"), [31, 31, 30], atol=TOL)
-    np.testing.assert_allclose(supplied(ds, "irr"), [19, 19, 20], atol=TOL)
+    np.testing.assert_allclose(mcm(ds, "node_flow", "sea", "node"), [92 / 3] * 3, atol=TOL)
+    np.testing.assert_allclose(supplied(ds, "irr"), [50 - 92 / 3] * 3, atol=TOL)
     w = windows(ds, "aral")
     assert (w["start"], w["end"]) == (["2000-10-01"], ["2001-10-01"])
     assert w["required"] == pytest.approx([92.0], abs=TOL)

@@ -60,6 +60,35 @@ def withdrawal_terms(net: Network, country: str | None, sector: str | None) -> l
             and (sector is None or net.dem_sector[d] == sector)]
 
 
+def river_system(net: Network, node: int) -> set[int]:
+    """Nodes connected to `node` by reaches, whatever their direction (one river system)."""
+    links: dict[int, set[int]] = {}
+    for a, b in zip(net.reach_from.tolist(), net.reach_to.tolist()):
+        links.setdefault(a, set()).add(b)
+        links.setdefault(b, set()).add(a)
+    for d, n in enumerate(net.dem_node.tolist()):
+        if net.dem_return_node[d] >= 0:
+            links.setdefault(n, set()).add(int(net.dem_return_node[d]))
+            links.setdefault(int(net.dem_return_node[d]), set()).add(n)
+    seen = {node}
+    frontier = [node]
+    while frontier:
+        for nxt in links.get(frontier.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return seen
+
+
+def share_demands(net: Network, clause: Share, country: str) -> list[int]:
+    """Demands of `country` that count in a share clause: those on the river system of
+    the reference node (a basin may hold several rivers, as Chu and Talas)."""
+    node = net.node_ids.index(clause.reference[1])
+    system = river_system(net, node)
+    return [d for d in range(len(net.dem_ids))
+            if net.dem_country[d] == country and int(net.dem_node[d]) in system]
+
+
 def compile_rows(clauses: tuple[Clause, ...], basin: Basin, net: Network) -> list[ClauseRow]:
     """The LP rows of every clause, in clause order."""
     node = {nid: i for i, nid in enumerate(net.node_ids)}
@@ -77,7 +106,7 @@ def compile_rows(clauses: tuple[Clause, ...], basin: Basin, net: Network) -> lis
         elif isinstance(clause, Share):
             kind, ref = clause.reference
             for country, share in clause.shares.items():
-                terms = withdrawal_terms(net, country, None)
+                terms = [("x", d, 1.0) for d in share_demands(net, clause, country)]
                 if kind == "flow":
                     terms += [(fam, i, -share * coef) for fam, i, coef in flow_terms(net, node[ref])]
                 if clause.mode in ("cap", "exact"):
@@ -128,13 +157,25 @@ class ClauseBook:
             self.required[c, :len(w)] = 0.0
             self.actual[c, :len(w)] = 0.0
             self.violation[c, :len(w)] = 0.0
-        # days left in the window (this step included), per clause and step
-        self.days_left = np.zeros((len(clauses), len(steps)))
+        # how a window minimum is spread over the steps still to come: in proportion to
+        # the natural flow expected at the clause's node (water comes when the river
+        # brings it), by days where that flow is nil; weight_left counts this step too
+        node_of = {nid: i for i, nid in enumerate(net.node_ids)}
+        self.weight = np.tile(self.days, (len(clauses), 1))
+        for c, clause in enumerate(clauses):
+            at = getattr(clause, "node", None)
+            if isinstance(clause, Share):
+                at = clause.reference[1]
+            if at is not None and at in node_of and isinstance(clause, (MinVolume, Release, Share)):
+                natural = natural_mcm[:, node_of[at]]
+                if natural.sum() > 0:
+                    self.weight[c] = natural + 1e-9 * self.days
+        self.weight_left = np.zeros((len(clauses), len(steps)))
         for c, w in enumerate(self.windows):
             for t in range(len(steps) - 1, -1, -1):
                 if w.index[t] >= 0:
-                    nxt = self.days_left[c, t + 1] if t + 1 < len(steps) and w.index[t + 1] == w.index[t] else 0.0
-                    self.days_left[c, t] = self.days[t] + nxt
+                    same = t + 1 < len(steps) and w.index[t + 1] == w.index[t]
+                    self.weight_left[c, t] = self.weight[c, t] + (self.weight_left[c, t + 1] if same else 0.0)
         # expression of each row as (columns, coefficients)
         self.row_cols = [np.array([col_of[f][i] for f, i, _ in row.terms], dtype=np.int64) for row in rows]
         self.row_coef = [np.array([k for _, _, k in row.terms]) for row in rows]
@@ -174,11 +215,13 @@ class ClauseBook:
                                                     weights=natural_mcm[w.index >= 0, node[ref]],
                                                     minlength=len(w))
                 for country in clause.shares:
-                    mine = np.array([dc == country for dc in net.dem_country])
-                    per_step = requests[:, mine].sum(axis=1) if mine.any() else np.zeros(len(steps))
+                    mine = share_demands(net, clause, country)
+                    per_step = requests[:, mine].sum(axis=1) if mine else np.zeros(len(steps))
                     self.country_request[(c, country)] = np.bincount(
                         w.index[w.index >= 0], weights=per_step[w.index >= 0], minlength=len(w))
         self.ref_so_far = np.zeros(len(rows))   # flow-reference shares: reference so far in window
+        self.share_rows_demands = [share_demands(net, clauses[r.clause], r.party)  # type: ignore[arg-type]
+                                   if isinstance(clauses[r.clause], Share) else [] for r in rows]
         self._window_now = np.full(len(clauses), -1)
 
     def claim_scale(self, i: int) -> float:
@@ -205,7 +248,6 @@ class ClauseBook:
         hi = np.full(n, INF)
         slack_hi = np.zeros(n)
         claim = np.zeros(n)
-        d = self.days[t]
         for i, row in enumerate(self.rows):
             c = row.clause
             clause = self.clauses[c]
@@ -215,7 +257,7 @@ class ClauseBook:
                 continue
             if win != self._window_now[c]:
                 self._start_window(c, win)
-            spread = d / self.days_left[c, t]
+            spread = self.weight[c, t] / self.weight_left[c, t]
             limit, need = self._row_target(i, row, clause, win, t, request)
             if row.sense < 0:
                 hi[i] = limit
@@ -223,8 +265,8 @@ class ClauseBook:
             elif need is not None:
                 value = need if row.role in ("min_flow", "storage", "split") else max(0.0, need) * spread
                 if row.role == "share_floor" and self.clauses[c].reference[0] == "natural_flow":
-                    mine = np.array([dc == row.party for dc in self.net.dem_country])
-                    value = min(value, float(request[mine].sum()) if mine.any() else 0.0)
+                    mine = self.share_rows_demands[i]
+                    value = min(value, float(request[mine].sum()) if mine else 0.0)
                 if row.role == "storage" and t != w.last_step[win]:
                     continue
                 lo[i] = value

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from waterdesk.allocate.clauses import ClauseBook, ClauseRow, flow_terms, withdrawal_terms
+from waterdesk.allocate.clauses import ClauseBook, ClauseRow, flow_terms, share_demands, withdrawal_terms
 from waterdesk.allocate.formulation import StepLP
 from waterdesk.kernels import realise, routing
 from waterdesk.model.clauses import MaxWithdrawal, MinFlow, MinVolume, Release, Share, Split, Storage
@@ -308,7 +308,7 @@ def _window_terms(clause: object, c: int, win: int, ts: NDArray[np.int64], t0: i
         kind, ref = clause.reference
         out = []
         for country, share in clause.shares.items():
-            terms = withdrawal_terms(net, country, None)
+            terms: list[tuple[str, int, float]] = [("x", d, 1.0) for d in share_demands(net, clause, country)]
             if kind == "flow":
                 terms = terms + [(f, j, -share * k) for f, j, k in flow_terms(net, node[ref])]
                 full = 0.0
