@@ -93,10 +93,13 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "inflow_scale": str(sc.inflow_scale),
         "demand_scale": str(sc.demand_scale),
         "history": f"{now} waterdesk {version}: run {sc.path or sc.name}",
+        "horizon": str(sc.horizon or ""),
         "source": "waterdesk river-basin allocation model",
         "allocation_seconds": float(sim.timings.get("allocate_s", 0.0)),
         "allocation_steps": int(len(sim.steps)),
         "lp_solves": int(sim.solves),
+        "horizon_build_seconds": float(sim.timings.get("horizon_build_s", 0.0)),
+        "horizon_solve_seconds": float(sim.timings.get("horizon_solve_s", 0.0)),
         "simplex_iterations": int(sim.simplex_iterations),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)

@@ -239,7 +239,9 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
              scenario.name, n_t, t3 - t2, n_t / max(t3 - t2, 1e-12), solver.solves / max(n_t, 1))
     return Simulation(
         scenario=scenario, network=net, steps=steps, local_inflow=local, natural_flow=natural,
-        requested=requests, timings={"route_s": t1 - t0, "build_s": t2 - t1, "allocate_s": t3 - t2},
+        requested=requests, timings={"route_s": t1 - t0, "build_s": t2 - t1, "allocate_s": t3 - t2,
+                                     "horizon_build_s": sum(h[2] for h in horizon_stats),
+                                     "horizon_solve_s": sum(h[3] for h in horizon_stats)},
         solves=solver.solves, simplex_iterations=solver.iterations, clauses=book, **out,
     )
 

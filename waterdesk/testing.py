@@ -107,7 +107,7 @@ def assert_mass_balance(ds: xr.Dataset, tol_mcm: float = 1e-6) -> None:
 
 def assert_result_equal(a: xr.Dataset, b: xr.Dataset) -> None:
     """Same variables, coordinates and values (provenance attributes aside)."""
-    skip = {"history", "allocation_seconds"}
+    skip = {"history", "allocation_seconds", "horizon_build_seconds", "horizon_solve_seconds"}
     xr.testing.assert_identical(a.drop_attrs() if hasattr(a, "drop_attrs") else a,
                                 b.drop_attrs() if hasattr(b, "drop_attrs") else b)
     for key in set(a.attrs) | set(b.attrs):
