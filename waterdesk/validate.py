@@ -362,3 +362,72 @@ def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
 
 def kind_word(clause: Clause) -> str:
     return clause.kind.replace("_", " ")
+
+
+def physical_conflicts(scenario: Scenario) -> list[tuple[str, str]]:
+    """Hard minimums no operation could meet: more than all the water that enters the
+    clause node's river system in a step (or window), plus all of its reservoirs' capacity.
+    Returns (clause id, explanation) pairs; seen before any solve."""
+    from waterdesk.calendar import make_windows
+
+    basin = scenario.basin
+    steps = scenario.steps
+    days = steps.days
+    inflow_ids = [n.id for n in basin.nodes if n.kind == "inflow"]
+    if not inflow_ids or not len(steps):
+        return []
+    volume = scenario.inflows.on_steps(steps, inflow_ids) * scenario.inflow_factor(steps.month_index)[:, None]
+    volume = volume * (days * 0.0864)[:, None]                     # mcm per step
+    system_of = _river_systems(basin)
+    out: list[tuple[str, str]] = []
+    for clause in scenario.clauses:
+        if not clause.hard or not isinstance(clause, (MinFlow, MinVolume)):
+            continue
+        system = system_of.get(clause.node, set())
+        cols = [j for j, nid in enumerate(inflow_ids) if nid in system]
+        water = volume[:, cols].sum(axis=1) if cols else np.zeros(len(steps))
+        stored = sum(r.capacity_mcm for r in basin.reservoirs if r.id in system)
+        if isinstance(clause, MinFlow):
+            need = np.array([clause.min_m3s[m] for m in steps.month_index]) * days * 0.0864
+            bad = np.flatnonzero(need > water.max() + stored + 1e-9)
+            if bad.size:
+                t = int(bad[0])
+                out.append((clause.id, f"min_flow {need[t] / (days[t] * 0.0864):g} m3/s at {clause.node} "
+                            f"from {steps.start[t]} is more than all the water that can reach it "
+                            f"(at most {(water.max() + stored) / (days[t] * 0.0864):.4g} m3/s)"))
+        else:
+            w = make_windows(steps, clause.period, clause.months)
+            for win in range(len(w)):
+                mine = w.index == win
+                need_v = clause.min_mcm * w.covered[win]
+                if need_v > water[mine].sum() + stored + 1e-9:
+                    out.append((clause.id, f"min_volume {need_v:g} mcm at {clause.node} in the window from "
+                                f"{w.start[win]} is more than all the water that enters its river "
+                                f"({water[mine].sum() + stored:.4g} mcm with full reservoirs)"))
+                    break
+    return out
+
+
+def _river_systems(basin: Basin) -> dict[str, set[str]]:
+    links: dict[str, set[str]] = {n.id: set() for n in basin.nodes}
+    for r in basin.reaches:
+        links[r.from_node].add(r.to_node)
+        links[r.to_node].add(r.from_node)
+    for d in basin.demands:
+        if d.return_to:
+            links[d.id].add(d.return_to)
+            links[d.return_to].add(d.id)
+    system_of: dict[str, set[str]] = {}
+    for start in links:
+        if start in system_of:
+            continue
+        seen = {start}
+        frontier = [start]
+        while frontier:
+            for nxt in links[frontier.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        for n in seen:
+            system_of[n] = seen
+    return system_of

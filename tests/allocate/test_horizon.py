@@ -130,3 +130,23 @@ hard = true
     assert res.exit_code == 3
     assert "keep-50" in res.stderr and "june-release" in res.stderr and "innocent" not in res.stderr
     assert not (tmp_path / "o.nc").exists()
+
+
+def test_an_impossible_hard_minimum_is_named_before_any_solve(tmp_path):
+    """A hard min_flow of 1000 m3/s on a river that brings at most ~22 m3/s and
+    stores 100 mcm: `validate` and `run` both exit 3 and name it, before solving."""
+    extra = """
+[[clause]]
+id = "absurd"
+kind = "min_flow"
+node = "j"
+min_m3s = 1000.0
+hard = true
+"""
+    path = write_case(tmp_path / "abs", basin(), {"src": [60.0 / MCM[0], 0, 0, 0, 0, 0]})
+    path.write_text(path.read_text() + extra)
+    for args in (["validate", str(path)], ["run", str(path), "-o", str(tmp_path / "o.nc")]):
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 3, res.output
+        assert "'absurd'" in res.stderr and "more than all the water" in res.stderr
+    assert not (tmp_path / "o.nc").exists()

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from waterdesk.errors import InputError, Problem
+from waterdesk.errors import InfeasibleError, InputError, Problem
 from waterdesk.io.inflows import read_inflows
 from waterdesk.io.schema import BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
 from waterdesk.io.schema import Node as NodeModel
@@ -20,7 +20,13 @@ from waterdesk.io.toml import TomlDocument, read_toml
 from waterdesk.model.basin import NODE_CLASSES, Basin, Node, Reach
 from waterdesk.model.clauses import from_fields as clause_from_fields
 from waterdesk.model.scenario import InflowData, Scenario
-from waterdesk.validate import Locator, inflow_coverage, validate_basin, validate_scenario
+from waterdesk.validate import (
+    Locator,
+    inflow_coverage,
+    physical_conflicts,
+    validate_basin,
+    validate_scenario,
+)
 
 
 def _where(doc: TomlDocument, loc: tuple[Any, ...]) -> str:
@@ -240,6 +246,10 @@ def load_scenario(path: str | Path) -> Scenario:
     problems += validate_scenario(scenario, locate)
     if problems:
         raise InputError(problems)
+    conflicts = physical_conflicts(scenario)
+    if conflicts:
+        raise InfeasibleError("; ".join(f"hard clause {cid!r}: {why}" for cid, why in conflicts),
+                              clauses=[cid for cid, _ in conflicts])
     return scenario
 
 
