@@ -116,5 +116,5 @@ def clause_table(ds: "xr.Dataset") -> str:
         else:
             lines.append(f"{str(cid):<{width}}{kind:<16}{typ:<8}{f'{met}/{n}':>12}{'-':>14}"
                          f"{0.0:>15,.1f}{0.0:>11,.1f}")
-    lines.append("(shadow prices per clause come with horizon mode)")
+    lines.append("(clause shadow prices are not computed yet)")
     return "\n".join(lines)
