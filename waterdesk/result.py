@@ -122,9 +122,13 @@ def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[s
     for name, long_name in CLAUSE_VARIABLES.items():
         values = getattr(book, name.removeprefix("clause_")).T if n_win else np.zeros((0, len(clauses)))
         out[name] = xr.Variable(dims, values, {"units": "mcm", "long_name": long_name})
-    out["clause_shadow_price"] = xr.Variable(dims, np.full((n_win, len(clauses)), np.nan), {
-        "units": "1", "long_name": "marginal value of one more mcm of the clause (not computed yet: "
-        "comes with horizon mode)"})
+    prices = book.shadow_price.T if n_win and book is not None else np.zeros((0, len(clauses)))
+    out["clause_shadow_price"] = xr.Variable(dims, prices, {
+        "units": "mcm mcm-1",
+        "long_name": "priority-weighted shortage added per mcm more that the clause asks "
+                     "(per mcm less that a cap allows)",
+        "comment": "horizon mode only (NaN in step mode); shortage of the top priority level counts "
+                   "1, each level below 1/100 of the one above; 0 when the clause does not bind"})
     start = np.full((n_win, len(clauses)), np.datetime64("NaT"), dtype="datetime64[ns]")
     end = start.copy()
     if book is not None:

@@ -165,6 +165,9 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
                     f"window {steps.start[t_start]} to {steps.end[t_start + n_win - 1] - np.timedelta64(1, 'D')}: "
                     f"{err}" + _conflict_words(err.clauses, scenario, book, t_start),
                     [scenario.clauses[c].id for c in err.clauses], err.bounds) from None
+            if rows:
+                duals = hsolver.price(hz.col_lower, hz.col_upper, hz.row_lower, hz.row_upper)
+                book.book_prices(t_start, hz, duals)
             solver.solves += hsolver.solves
             solver.iterations += hsolver.iterations
             horizon_stats.append((hz.lp.n_row, hz.lp.n_col, hz_build, hsolver.run_seconds))

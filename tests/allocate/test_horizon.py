@@ -150,3 +150,58 @@ hard = true
         assert res.exit_code == 3, res.output
         assert "'absurd'" in res.stderr and "more than all the water" in res.stderr
     assert not (tmp_path / "o.nc").exists()
+
+
+def _weighted_shortage(ds) -> float:
+    """Σ_levels 100^-k · shortage of level k (k = 0 for the top priority) [mcm]."""
+    priorities = sorted(set(int(p) for p in ds["demand_priority"].values))
+    weight = {p: 100.0 ** -k for k, p in enumerate(priorities)}
+    w = np.array([weight[int(p)] for p in ds["demand_priority"].values])
+    return float((ds["shortage"].values * w).sum())
+
+
+@pytest.mark.parametrize("min_mcm, expected", [(5.0, 0.01), (30.0, 1.0)])
+def test_shadow_price_agrees_with_finite_differences(tmp_path, min_mcm, expected):
+    """A hard min_volume of water reaching the sea over Jan-Jun. With 5 mcm, each
+    more mcm is taken from the January demand (priority 2): +0.01 weighted shortage;
+    with 30 mcm the January demand already gets nothing and each more mcm is taken
+    from June's priority-1 demand: +1. The dual-based price equals the change of
+    the weighted shortage when the requirement is raised by 1 mcm and rerun."""
+    def scenario(requirement: float, name: str):
+        extra = f"""
+[[clause]]
+id = "sea"
+kind = "min_volume"
+node = "sea"
+period = "season"
+months = [1, 2, 3, 4, 5, 6]
+min_mcm = {requirement}
+hard = true
+"""
+        path = write_case(tmp_path / name, basin(), {"src": [60.0 / MCM[0], 0, 0, 0, 0, 0]})
+        path.write_text(path.read_text().replace('timestep = "month"\n',
+                                                 'timestep = "month"\nmode = "horizon"\nhorizon = 6\n') + extra)
+        return wd.run(path)
+
+    base = scenario(min_mcm, "a")
+    more = scenario(min_mcm + 1.0, "b")
+    price = float(base["clause_shadow_price"].sel(clause="sea").values[0])
+    finite_difference = _weighted_shortage(more) - _weighted_shortage(base)
+    assert price == pytest.approx(expected, abs=1e-6)
+    assert finite_difference == pytest.approx(price, abs=1e-6)
+
+
+def test_a_cap_that_does_not_bind_has_no_price_and_step_mode_has_none(tmp_path):
+    extra = """
+[[clause]]
+id = "loose"
+kind = "max_withdrawal"
+country = "AA"
+period = "year"
+max_mcm = 500.0
+hard = true
+"""
+    hz = run(tmp_path, "horizon", extra, name="h")
+    step = run(tmp_path, "step", extra, name="s")
+    assert float(hz["clause_shadow_price"].sel(clause="loose").values[0]) == pytest.approx(0.0, abs=1e-9)
+    assert np.isnan(step["clause_shadow_price"].sel(clause="loose").values[0])

@@ -151,6 +151,7 @@ class ClauseBook:
         n_win = max([len(w) for w in self.windows] + [0])
         shape = (len(clauses), n_win)
         self.required = np.full(shape, np.nan)
+        self.shadow_price = np.full(shape, np.nan)
         self.actual = np.full(shape, np.nan)
         self.violation = np.full(shape, np.nan)
         for c, w in enumerate(self.windows):
@@ -223,6 +224,29 @@ class ClauseBook:
         self.share_rows_demands = [share_demands(net, clauses[r.clause], r.party)  # type: ignore[arg-type]
                                    if isinstance(clauses[r.clause], Share) else [] for r in rows]
         self._window_now = np.full(len(clauses), -1)
+
+    def book_prices(self, t0: int, hz: "object", duals: NDArray[np.float64]) -> None:
+        """Shadow prices of the clauses in a horizon window from the pricing LP's duals:
+        priority-weighted shortage [mcm at the top priority; a level below counts 1/100]
+        added per mcm more that the clause asks (per mcm less that a cap allows). For
+        per-step clauses (min_flow, split) the window's requirement is scaled as a whole."""
+        sense_of = {}
+        for c, win, row in hz.window_rows:  # type: ignore[attr-defined]
+            lo = hz.row_lower[row]  # type: ignore[attr-defined]
+            sign = 1.0 if np.isfinite(lo) else -1.0
+            self.shadow_price[c, win] = np.nan_to_num(self.shadow_price[c, win]) + sign * duals[row]
+            sense_of[(c, win)] = sign
+        weighted: dict[tuple[int, int], list[float]] = {}
+        for c, s, row in hz.step_rows:  # type: ignore[attr-defined]
+            win = int(self.windows[c].index[t0 + s])
+            need = hz.row_lower[row]  # type: ignore[attr-defined]
+            need = need if np.isfinite(need) else 0.0
+            pair = weighted.setdefault((c, win), [0.0, 0.0])
+            pair[0] += duals[row] * need
+            pair[1] += need
+        for (c, win), (num, den) in weighted.items():
+            previous = np.nan_to_num(self.shadow_price[c, win])
+            self.shadow_price[c, win] = previous + (num / den if den > 0 else 0.0)
 
     def claim_scale(self, i: int) -> float:
         """A generous estimate of soft row i's largest per-step claim [mcm], to weight M."""

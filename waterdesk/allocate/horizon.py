@@ -54,6 +54,7 @@ class HorizonLP:
     evap_a0: NDArray[np.float64]         # (n_step, n_res) evaporation = a0 + a1 * v[t-1]
     evap_a1: NDArray[np.float64]
     window_rows: list[tuple[int, int, int]]   # (clause, window, LP row) of window clause rows
+    step_rows: list[tuple[int, int, int]]     # (clause, step in window, LP row) of per-step rows
     hard_rows: dict[int, list[int]]
 
 
@@ -159,6 +160,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     add(claim_t * nr + lp1.row_share[claim_j], m_col, claim_req)
     # per-step clause rows (min_flow, split)
     hard_rows: dict[int, list[int]] = {}
+    step_rows: list[tuple[int, int, int]] = []
     for i, row in enumerate(rows1):
         clause = clauses[row.clause]
         if clause.kind not in PER_STEP_KINDS:
@@ -168,6 +170,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
             if win.index[t0 + t] < 0:
                 continue
             lp_row = t * nr + lp1.row_clause[i]
+            step_rows.append((row.clause, t, int(lp_row)))
             if isinstance(clause, MinFlow):
                 row_lo[lp_row] = clause.min_m3s[int(book.month[t0 + t])] * dl[t]
             else:
@@ -271,7 +274,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     row_upper = np.concatenate([row_hi, np.array(extra_hi), np.full(len(soft_extra), inf)])
     return HorizonLP(lp, col_lower, col_upper, row_lower, row_upper,
                      np.concatenate([claim_req, np.array(extra_claim)]), n, nc, exit_init, exit_w,
-                     evap_a0, evap_a1, window_rows, hard_rows)
+                     evap_a0, evap_a1, window_rows, step_rows, hard_rows)
 
 
 def _col(lp1: StepLP, fam: str, j: int) -> int:

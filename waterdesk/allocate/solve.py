@@ -33,6 +33,7 @@ SPILL_COST = 1e-5      # per mcm over the spillway
 SURPLUS_COST = 1e3     # per mcm forced onto a demand beyond its request
 TOL = 1e-7             # a shortage below this [mcm] is none
 FIX_SLACK = 1e-9       # relative slack when a decided delivery becomes a lower bound
+PRICE_BASE = 100.0     # pricing LP: weight of a level against the level above it
 GUARD = 1e4            # per mcm, for levels above a guessed first stage
 SATURATED = 1.0        # dual above which an equal-fraction row cannot improve
 
@@ -184,6 +185,28 @@ class StepSolver:
                 self._guess = first_short
                 return x
             x = self._run(self._costs(stage))
+
+    def price(self, col_lower: NDArray[np.float64], col_upper: NDArray[np.float64],
+              row_lower: NDArray[np.float64], row_upper: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Row duals of the pricing LP: minimise the priority-weighted shortage
+        Σ_k PRICE_BASE^-k · (shortfall of the claims of level k) [mcm of top-priority
+        shortage], with the step's original bounds (no level fixed). A row's dual is the
+        change of that objective per unit more of its lower bound (less of its upper bound,
+        with the sign turned by the caller)."""
+        lp = self.lp
+        h = self.h
+        h.changeColsBounds(lp.n_col, self._all_cols, col_lower, col_upper)
+        h.changeRowsBounds(lp.n_row, self._all_rows, row_lower, row_upper)
+        weight = PRICE_BASE ** -np.arange(len(lp.levels), dtype=float)
+        cost = np.zeros(lp.n_col)
+        cost[lp.claim_col] = np.where(lp.claim_slack, 1.0, -1.0) * weight[lp.claim_level]
+        cost[lp.col_v] = -STORAGE_VALUE * weight[-1] if len(weight) else -STORAGE_VALUE
+        cost[lp.col_spill] = SPILL_COST * (weight[-1] if len(weight) else 1.0)
+        cost[lp.col_surplus] = SURPLUS_COST
+        h.changeColsCost(lp.n_col, self._all_cols, cost)
+        self._cost_key = None
+        h.run()
+        return np.asarray(h.getSolution().row_dual)
 
     def set_hard_clauses(self, rows_of_clause: dict[int, NDArray[np.int64]]) -> None:
         """LP rows of each hard clause (clause index -> row indices), for `_conflict`."""

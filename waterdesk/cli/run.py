@@ -99,7 +99,7 @@ def clause_table(ds: "xr.Dataset") -> str:
     """Each clause: met or violated, windows, worst window and its violation [mcm]."""
     width = max([len(str(c)) for c in ds.clause.values] + [6]) + 2
     head = (f"{'clause':<{width}}{'kind':<16}{'type':<8}{'windows met':>12}{'worst window':>14}"
-            f"{'violation mcm':>15}{'total mcm':>11}")
+            f"{'violation mcm':>15}{'total mcm':>11}{'price':>9}")
     lines = [head]
     for c, cid in enumerate(ds.clause.values):
         violation = ds["clause_violation"].values[:, c]
@@ -108,13 +108,16 @@ def clause_table(ds: "xr.Dataset") -> str:
         met = int((violation[valid] <= 1e-6).sum())
         kind = str(ds["clause_kind"].values[c])
         typ = "hard" if int(ds["clause_hard"].values[c]) else f"soft p{int(ds['clause_priority'].values[c])}"
+        prices = ds["clause_shadow_price"].values[:, c]
+        price = f"{float(np.nanmax(prices)):>9.3g}" if np.isfinite(prices).any() else f"{'-':>9}"
         if n and float(np.nanmax(violation)) > 1e-6:
             w = int(np.nanargmax(violation))
             worst = str(ds["window_start"].values[w, c])[:10]
             lines.append(f"{str(cid):<{width}}{kind:<16}{typ:<8}{f'{met}/{n}':>12}{worst:>14}"
-                         f"{float(violation[w]):>15,.1f}{float(np.nansum(violation)):>11,.1f}")
+                         f"{float(violation[w]):>15,.1f}{float(np.nansum(violation)):>11,.1f}{price}")
         else:
             lines.append(f"{str(cid):<{width}}{kind:<16}{typ:<8}{f'{met}/{n}':>12}{'-':>14}"
-                         f"{0.0:>15,.1f}{0.0:>11,.1f}")
-    lines.append("(clause shadow prices are not computed yet)")
+                         f"{0.0:>15,.1f}{0.0:>11,.1f}{price}")
+    lines.append("price: largest shadow price over the windows, priority-weighted shortage per mcm "
+                 "(horizon mode; '-' in step mode)")
     return "\n".join(lines)
