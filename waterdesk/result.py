@@ -27,6 +27,8 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "supplied": (("time", "demand"), "mcm", "volume delivered over the step"),
     "shortage": (("time", "demand"), "mcm", "requested minus supplied"),
     "withdrawal_by_country": (("time", "country"), "mcm", "volume delivered to the demands of each country"),
+    "energy_target": (("time", "reservoir"), "GWh", "energy wanted from the turbines over the step"),
+    "energy_shortfall": (("time", "reservoir"), "GWh", "energy target minus energy generated, if positive"),
     "mass_balance_error": (("time", "node"), "mcm",
                            "inflow - outflow - storage change - evaporation - consumption"),
 }
@@ -47,7 +49,9 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "energy": sim.energy, "requested": sim.requested, "supplied": sim.supplied,
         "shortage": sim.requested - sim.supplied, "withdrawal_by_country": by_country,
         "mass_balance_error": sim.mass_balance_error,
+        "energy_target": sim.energy_target if sim.energy_target is not None else np.zeros_like(sim.energy),
     }
+    values["energy_shortfall"] = np.maximum(values["energy_target"] - sim.energy, 0.0)
     data_vars = {}
     for name, (dims, units, long_name) in VARIABLES.items():
         data_vars[name] = xr.Variable(dims, values[name], {"units": units, "long_name": long_name})

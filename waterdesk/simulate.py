@@ -19,7 +19,7 @@ from waterdesk.allocate.formulation import StepLP, extract
 from waterdesk.allocate.solve import StepSolver
 from waterdesk.calendar import Steps
 from waterdesk.errors import InfeasibleError
-from waterdesk.kernels import routing, step
+from waterdesk.kernels import realise, routing, step
 from waterdesk.model.network import KIND_CODE, Network, compile_network
 from waterdesk.model.scenario import Scenario
 
@@ -50,6 +50,7 @@ class Simulation:
     supplied: F64            # (T, D) mcm
     mass_balance_error: F64  # (T, N) mcm
     clauses: ClauseBook | None = None
+    energy_target: F64 | None = None   # (T, K) GWh wanted (0 where none)
     timings: dict[str, float] = field(default_factory=dict)
     solves: int = 0
     simplex_iterations: int = 0
@@ -101,13 +102,23 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     col_of = {"q": lp.col_q, "x": lp.col_x, "surplus": lp.col_surplus, "v": lp.col_v,
               "rel": lp.col_rel, "spill": lp.col_spill, "out": lp.col_out}
     book = ClauseBook(scenario.clauses, rows, net, steps, delta, natural * delta[:, None], requests, col_of)
-    soft = lp.claim_row[lp.claim_slack]                # clause rows that are soft claims
+    clause_claim = lp.claim_row >= 0                   # claims of soft clause rows
+    energy_claim = lp.claim_row == -2                  # claims of energy targets
+    soft = lp.claim_row[clause_claim]                  # their clause rows
+    n_soft = int(clause_claim.sum())
+    e_res = lp.energy_res                              # reservoirs with an energy target
+    hours = days * 24.0
+    energy_target = (net.res_energy_target_gwh[e_res][:, steps.month_index]
+                     * (days / steps.days_in_month)[None, :]).T                            # (T, E)
+    energy_target = np.minimum(energy_target, net.res_installed_mw[e_res][None, :] * hours[:, None] / 1e3)
     level_total = np.zeros((n_t, len(lp.levels)))
     for d, level in enumerate(lp.dem_level):
         level_total[:, level] += requests[:, d]
     level_scale = level_total.max(axis=0) if n_t else np.ones(len(lp.levels))
-    for j, row in zip(np.flatnonzero(lp.claim_slack), soft):
+    for j, row in zip(np.flatnonzero(clause_claim), soft):
         level_scale[lp.claim_level[j]] += book.claim_scale(int(row))
+    for j, target in zip(np.flatnonzero(energy_claim), energy_target.T):
+        level_scale[lp.claim_level[j]] += float(target.max(initial=0.0))
     solver = StepSolver(lp, level_scale=level_scale)
     solver.set_hard_clauses({c: lp.row_clause[[i for i, r in enumerate(rows) if r.clause == c]]
                              for c, clause in enumerate(scenario.clauses) if clause.hard})
@@ -130,7 +141,14 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     coef_rows = np.concatenate([lp.row_balance[net.reach_to], lp.row_share])
     coef_cols = np.concatenate([lp.col_q, lp.col_m[lp.claim_level]])
     claim_request = np.zeros(len(lp.claim_col))
-    share_soft = lp.row_share[lp.claim_slack]
+    share_soft = lp.row_share[clause_claim]
+    share_energy = lp.row_share[energy_claim]
+    # energy rows: GWh per mcm through the turbines, from the head at the start storage
+    coef_rows = np.concatenate([coef_rows, lp.row_energy])
+    coef_cols = np.concatenate([coef_cols, lp.col_rel[e_res]])
+    n_coef_claims = n_r + len(lp.claim_col)
+    out_energy_target = np.zeros((n_t, n_k))
+    out_energy_target[:, e_res] = energy_target
     coef_values = np.empty(len(coef_rows))
     # bounds: what does not change between steps is set once, the rest by `step.assemble`
     col_lo = np.zeros(lp.n_col)
@@ -140,6 +158,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     row_lo = np.zeros(lp.n_row)
     row_hi = np.zeros(lp.n_row)
     row_hi[lp.row_share] = inf
+    row_hi[lp.row_energy] = inf
     lagged_demand = bool(np.isin(net.dem_node, net.reach_to[net.reach_routing != routing.NONE]).any())
     sink_node = np.flatnonzero(sink).astype(np.int64)
     evap_mm = net.res_evap_mm[:, month] * month_share[None, :]     # (K, T)
@@ -152,7 +171,8 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         for t_start, n_win in horizon_windows(steps, scenario.horizon or "water_year"):
             tb = time.perf_counter()
             hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local, requests, storage,
-                                   evap_mm, edges, (cum, q0, musk_i, musk_o), inf)
+                                   evap_mm, edges, (cum, q0, musk_i, musk_o), inf, energy_target,
+                                   energy_per_mcm(net, e_res, storage))
             scale = np.bincount(hz.lp.claim_level, weights=hz.claim_request, minlength=len(lp.levels))
             hsolver = StepSolver(hz.lp, level_scale=scale, fair_rounds=HORIZON_FAIR_ROUNDS)
             hsolver.set_hard_clauses({c: np.asarray(r, dtype=np.int64) for c, r in hz.hard_rows.items()})
@@ -200,17 +220,22 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
                       net.dem_node, net.reach_max_m3s, rel_max, a, b, lp.col_q, lp.col_x, lp.col_v,
                       lp.col_rel, lp.col_surplus, lp.row_balance, lp.row_share, lagged_demand, inf,
                       col_lo, col_hi, row_lo, row_hi, coef_values, evap, b_mcm)
+        claim_request[:n_d] = requests[t]
         if rows:
             lo, hi, slack_hi, claim = book.bounds(t, requests[t])
             row_lo[lp.row_clause] = lo
             row_hi[lp.row_clause] = hi
             col_hi[lp.col_slack] = slack_hi
-            claim_request[:n_d] = requests[t]
-            claim_request[n_d:] = claim[soft]
+            claim_request[n_d:n_d + n_soft] = claim[soft]
             row_lo[share_soft] = np.where(claim[soft] > 0, 0.0, -inf)
-            coef_values[n_r + n_d:] = claim[soft]
-        else:
-            claim_request = requests[t]
+            coef_values[n_r + n_d:n_r + n_d + n_soft] = claim[soft]
+        if len(e_res):
+            target = energy_target[t]
+            claim_request[n_d + n_soft:] = target
+            row_lo[lp.row_energy] = np.where(target > 0, target, -inf)
+            row_lo[share_energy] = np.where(target > 0, 0.0, -inf)
+            coef_values[n_r + n_d + n_soft:n_coef_claims] = target
+            coef_values[n_coef_claims:] = energy_per_mcm(net, e_res, storage)
         solver.set_coefficients(coef_rows, coef_cols, coef_values)
         try:
             x = solver.solve_step(col_lo, col_hi, row_lo, row_hi, claim_request)
@@ -245,8 +270,19 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         requested=requests, timings={"route_s": t1 - t0, "build_s": t2 - t1, "allocate_s": t3 - t2,
                                      "horizon_build_s": sum(h[2] for h in horizon_stats),
                                      "horizon_solve_s": sum(h[3] for h in horizon_stats)},
-        solves=solver.solves, simplex_iterations=solver.iterations, clauses=book, **out,
+        solves=solver.solves, simplex_iterations=solver.iterations, clauses=book,
+        energy_target=out_energy_target, **out,
     )
+
+
+def energy_per_mcm(net: Network, res: NDArray[np.int64], storage: F64) -> F64:
+    """GWh generated per mcm through the turbines, with the head at `storage`:
+    rho*g*eta*H [W per m3/s] * 1e6 m3 / 3600 s/h / 1e9 Wh/GWh = rho*g*eta*H / 3.6e6."""
+    out = np.zeros(len(res))
+    for i, k in enumerate(res.tolist()):
+        head = realise.interp_curve(storage[k], net.res_head_s[k], net.res_head_h[k], int(net.res_head_n[k]))
+        out[i] = 1000.0 * 9.81 * net.res_efficiency[k] * head / 3.6e6
+    return out
 
 
 def horizon_windows(steps: Steps, horizon: str) -> list[tuple[int, int]]:

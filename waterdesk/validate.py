@@ -155,6 +155,14 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
             add("installed_mw", f"hydropower also needs {', '.join(missing)}")
     elif res.turbine_max_m3s is not None:
         add("turbine_max_m3s", "turbines need installed_mw, efficiency and head_curve")
+    if res.energy_target_gwh is not None:
+        if res.installed_mw is None:
+            add("energy_target_gwh", "an energy target needs hydropower (installed_mw, turbine_max_m3s, "
+                                     "efficiency, head_curve)")
+        if res.energy_priority is None:
+            add("energy_target_gwh", "an energy target needs energy_priority (1 is served first)")
+    elif res.energy_priority is not None:
+        add("energy_priority", "energy_priority without energy_target_gwh")
     return problems
 
 

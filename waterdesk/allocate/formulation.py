@@ -40,7 +40,7 @@ matrix is then driven directly in HiGHS (Pyomo is never on the per-step path).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
@@ -76,16 +76,25 @@ class StepLP:
     claim_col: NDArray[np.int64]    # (n_claim,) x of a demand, slack of a soft clause row
     claim_slack: NDArray[np.bool_]  # (n_claim,) True for a soft clause row (shortage = slack)
     claim_level: NDArray[np.int64]  # (n_claim,) index into levels
-    claim_row: NDArray[np.int64]    # (n_claim,) clause row of a soft claim, -1 for demands
+    claim_row: NDArray[np.int64]    # (n_claim,) clause row of a soft claim, -1 demands, -2 energy
     row_share: NDArray[np.int64]    # (n_claim,) the equal-fraction row of each claim
-    n_col: int
-    n_row: int
+    col_energy_short: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    row_energy: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    energy_res: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    n_col: int = 0
+    n_row: int = 0
+
+
+def energy_reservoirs(net: Network) -> list[int]:
+    """Reservoirs with an energy target, in reservoir order."""
+    return [k for k in range(len(net.res_ids)) if net.res_energy_priority[k] > 0]
 
 
 def claim_priorities(net: Network, rows: list[ClauseRow], clauses: tuple[Clause, ...]) -> list[int]:
     """Priority of every claim: demands, then the rows of soft clauses."""
     return [int(p) for p in net.dem_priority] + [
-        int(clauses[r.clause].priority or 0) for r in rows if not clauses[r.clause].hard]
+        int(clauses[r.clause].priority or 0) for r in rows if not clauses[r.clause].hard] + [
+        int(net.res_energy_priority[k]) for k in energy_reservoirs(net)]
 
 
 def declare(net: Network, rows: list[ClauseRow] | None = None,
@@ -105,12 +114,15 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
     m.C = pyo.Set(initialize=range(len(rows)))                     # clause rows
     soft = [i for i, r in enumerate(rows) if not clauses[r.clause].hard]
     m.SC = pyo.Set(initialize=soft)                                  # soft clause rows
+    m.E = pyo.Set(initialize=energy_reservoirs(net))                 # reservoirs with energy targets
 
     m.a = pyo.Param(m.R, initialize=1.0, mutable=True)        # current-step routing coefficient
     m.request = pyo.Param(m.D, initialize=1.0, mutable=True)  # R[d]
     m.rhs = pyo.Param(m.N, initialize=0.0, mutable=True)
     m.clause_bound = pyo.Param(m.C, initialize=0.0, mutable=True)
     m.claim = pyo.Param(m.SC, initialize=1.0, mutable=True)         # a soft row's "request"
+    m.energy_per_mcm = pyo.Param(m.E, initialize=1.0, mutable=True)  # GWh per mcm through turbines
+    m.energy_target = pyo.Param(m.E, initialize=1.0, mutable=True)   # GWh wanted this step
 
     m.q = pyo.Var(m.R, within=pyo.NonNegativeReals)
     m.x = pyo.Var(m.D, within=pyo.NonNegativeReals)
@@ -121,6 +133,7 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
     m.out = pyo.Var(m.S, within=pyo.NonNegativeReals)
     m.M = pyo.Var(m.P, within=pyo.NonNegativeReals)
     m.clause_slack = pyo.Var(m.C, within=pyo.NonNegativeReals)
+    m.energy_short = pyo.Var(m.E, within=pyo.NonNegativeReals)      # GWh short of the target
     family = {"q": m.q, "x": m.x, "surplus": m.surplus, "v": m.v, "rel": m.rel, "spill": m.spill,
               "out": m.out}
 
@@ -169,6 +182,17 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
         return model.claim[i] * model.M[level] - model.clause_slack[i] >= 0.0
 
     m.clause_equal_fraction = pyo.Constraint(m.SC, rule=clause_share)
+
+    def energy(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        # energy from the turbines (head at the start storage) + shortfall >= target
+        return model.energy_per_mcm[k] * model.rel[k] + model.energy_short[k] >= model.energy_target[k]
+
+    m.energy = pyo.Constraint(m.E, rule=energy)
+
+    def energy_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.energy_target[k] * model.M[int(net.res_energy_priority[k])] - model.energy_short[k] >= 0.0
+
+    m.energy_equal_fraction = pyo.Constraint(m.E, rule=energy_share)
     # documentation objective: the first stage of the lexicographic solve
     m.objective = pyo.Objective(expr=sum(m.M[p] for p in m.P) - 1e-5 * sum(m.v[k] for k in m.K)
                                 + 1e-5 * sum(m.spill[k] for k in m.K), sense=pyo.minimize)
@@ -199,6 +223,8 @@ def extract(net: Network, rows: list[ClauseRow] | None = None,
     levels = np.array(sorted(set(priorities)), dtype=np.int64)
     soft = [i for i, r in enumerate(rows) if not clauses[r.clause].hard]
     col_slack = cols(model.clause_slack, list(range(len(rows))))
+    energy_k = energy_reservoirs(net)
+    col_energy = cols(model.energy_short, energy_k)
     col_out = np.full(net.n_node, -1, dtype=np.int64)
     for n in model.S:
         col_out[n] = col_of[id(model.out[n])]
@@ -219,12 +245,16 @@ def extract(net: Network, rows: list[ClauseRow] | None = None,
         col_slack=col_slack,
         levels=levels,
         dem_level=np.searchsorted(levels, net.dem_priority).astype(np.int64),
-        claim_col=np.concatenate([cols(model.x, list(range(n_dem))), col_slack[soft]]).astype(np.int64),
-        claim_slack=np.array([False] * n_dem + [True] * len(soft), dtype=np.bool_),
+        claim_col=np.concatenate([cols(model.x, list(range(n_dem))), col_slack[soft], col_energy]).astype(np.int64),
+        claim_slack=np.array([False] * n_dem + [True] * (len(soft) + len(energy_k)), dtype=np.bool_),
         claim_level=np.searchsorted(levels, np.array(priorities, dtype=np.int64)).astype(np.int64),
-        claim_row=np.array([-1] * n_dem + soft, dtype=np.int64),
+        claim_row=np.array([-1] * n_dem + soft + [-2] * len(energy_k), dtype=np.int64),
         row_share=np.array([row_of[("equal_fraction", d)] for d in range(n_dem)]
-                           + [row_of[("clause_equal_fraction", i)] for i in soft], dtype=np.int64),
+                           + [row_of[("clause_equal_fraction", i)] for i in soft]
+                           + [row_of[("energy_equal_fraction", k)] for k in energy_k], dtype=np.int64),
+        col_energy_short=col_energy,
+        row_energy=np.array([row_of[("energy", k)] for k in energy_k], dtype=np.int64),
+        energy_res=np.array(energy_k, dtype=np.int64),
         n_col=len(form.columns),
         n_row=len(form.rows),
     )

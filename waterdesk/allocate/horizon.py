@@ -62,7 +62,9 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
               t0: int, n: int, delta: NDArray[np.float64], local: NDArray[np.float64],
               requests: NDArray[np.float64], storage0: NDArray[np.float64],
               evap_mm: NDArray[np.float64], edges: NDArray[np.float64],
-              state: tuple[NDArray[np.float64], ...], inf: float) -> HorizonLP:
+              state: tuple[NDArray[np.float64], ...], inf: float,
+              energy_target: NDArray[np.float64] | None = None,
+              energy_coef: NDArray[np.float64] | None = None) -> HorizonLP:
     """Assemble the LP of steps t0 .. t0+n-1 (see the module docstring)."""
     clauses = book.clauses
     nc, nr = lp1.n_col, lp1.n_row
@@ -73,6 +75,8 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     a1 = lp1.a_matrix.tocoo()
     changing = set(zip(lp1.row_balance[net.reach_to].tolist(), lp1.col_q.tolist()))
     changing |= set(zip(lp1.row_share.tolist(), lp1.col_m[lp1.claim_level].tolist()))
+    e_res = lp1.energy_res
+    changing |= set(zip(lp1.row_energy.tolist(), lp1.col_rel[e_res].tolist()))
     keep = np.array([(i, j) not in changing for i, j in zip(a1.row.tolist(), a1.col.tolist())], dtype=bool)
     base_r, base_c, base_v = a1.row[keep], a1.col[keep], a1.data[keep]
     rr = [np.concatenate([base_r + t * nr for t in range(n)])]
@@ -157,7 +161,20 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
         row_hi[r0 + lp1.row_clause] = inf
         col_hi[c0 + lp1.col_slack] = 0.0
     del sink
-    add(claim_t * nr + lp1.row_share[claim_j], m_col, claim_req)
+    # energy targets: GWh per mcm with the head at the window's start storage
+    if len(e_res):
+        assert energy_target is not None and energy_coef is not None
+        n_e = len(e_res)
+        t_e = np.repeat(np.arange(n), n_e)
+        k_e = np.tile(np.arange(n_e), n)
+        add(t_e * nr + lp1.row_energy[k_e], t_e * nc + lp1.col_rel[e_res[k_e]], energy_coef[k_e])
+        first_energy_claim = n_claim1 - n_e
+        for t in range(n):
+            target = energy_target[t0 + t]
+            row_lo[t * nr + lp1.row_energy] = np.where(target > 0, target, -inf)
+            row_hi[t * nr + lp1.row_energy] = inf
+            claim_req[t * n_claim1 + first_energy_claim: (t + 1) * n_claim1] = target
+            row_lo[t * nr + lp1.row_share[first_energy_claim:]] = np.where(target > 0, 0.0, -inf)
     # per-step clause rows (min_flow, split)
     hard_rows: dict[int, list[int]] = {}
     step_rows: list[tuple[int, int, int]] = []
@@ -182,12 +199,15 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     # soft per-step clause claims carry their requirement
     for j in range(n_dem, n_claim1):
         i = int(lp1.claim_row[j])
+        if i < 0:
+            continue                       # an energy target, set above
         clause = clauses[rows1[i].clause]
         for t in range(n):
             req = row_lo[t * nr + lp1.row_clause[i]] if clause.kind == "min_flow" else 1.0
             active = np.isfinite(req) and col_hi[t * nc + lp1.col_slack[i]] > 0
             claim_req[t * n_claim1 + j] = max(float(req), 0.0) if active else 0.0
             row_lo[t * nr + lp1.row_share[j]] = 0.0 if claim_req[t * n_claim1 + j] > 0 else -inf
+    add(claim_t * nr + lp1.row_share[claim_j], m_col, claim_req.copy())
     # ---- window clause rows: Σ over the window's steps in this horizon
     extra_rows: list[tuple[list[int], list[float], float, float, int, int, bool]] = []
     node = {nid: i for i, nid in enumerate(net.node_ids)}

@@ -84,8 +84,8 @@ def _to_node(node: Any) -> Node:
     for key in ("area_curve", "head_curve"):
         if fields.get(key) is not None:
             fields[key] = tuple(tuple(p) for p in fields[key])
-    for key in ("evaporation_mm", "monthly_mcm"):
-        if key in fields:
+    for key in ("evaporation_mm", "monthly_mcm", "energy_target_gwh"):
+        if fields.get(key) is not None:
             fields[key] = tuple(fields[key])
     return NODE_CLASSES[node.kind](**fields)
 

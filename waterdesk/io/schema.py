@@ -84,6 +84,9 @@ class ReservoirNode(_NodeBase):
     outlet_max_m3s: Annotated[float, Field(gt=0)] | None = Field(
         default=None, description="bottom-outlet capacity without turbines; above it is spill"
     )
+    energy_target_gwh: Twelve | None = Field(
+        default=None, description="energy wanted from the turbines in each calendar month, Jan..Dec")
+    energy_priority: Annotated[int, Field(ge=1)] | None = None
 
 
 class DemandNode(_NodeBase):

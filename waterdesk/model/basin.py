@@ -49,6 +49,8 @@ class Reservoir(Node):
     efficiency: float | None = None
     head_curve: tuple[tuple[float, float], ...] | None = None
     outlet_max_m3s: float | None = None
+    energy_target_gwh: tuple[float, ...] | None = None
+    energy_priority: int | None = None
 
     @property
     def has_hydropower(self) -> bool:

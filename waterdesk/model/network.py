@@ -57,6 +57,8 @@ class Network:
     res_head_s: F64           # (n_res, n_pts)
     res_head_h: F64
     res_head_n: I64
+    res_energy_target_gwh: F64    # (n_res, 12), 0 where none
+    res_energy_priority: I64      # (n_res,) 0 where no energy target
     # demands
     dem_ids: tuple[str, ...]
     dem_node: I64             # (n_dem,)
@@ -152,6 +154,10 @@ def compile_network(basin: Basin) -> Network:
                                 dtype=np.float64),
         res_efficiency=np.array([r.efficiency or 0.0 for r in res], dtype=np.float64),
         res_head_s=head_s, res_head_h=head_h, res_head_n=head_n,
+        res_energy_target_gwh=np.array([r.energy_target_gwh or (0.0,) * 12 for r in res],
+                                       dtype=np.float64).reshape(len(res), 12),
+        res_energy_priority=np.array([r.energy_priority or 0 if r.energy_target_gwh else 0 for r in res],
+                                     dtype=np.int64),
         dem_ids=tuple(d.id for d in dem),
         dem_node=np.array([index[d.id] for d in dem], dtype=np.int64),
         dem_priority=np.array([d.priority for d in dem], dtype=np.int64),
