@@ -167,6 +167,21 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     q_m3s = np.zeros(n_r)
     horizon_stats: list[tuple[int, int, float, float]] = []
 
+    def realise_step(t: int, x: F64, a_now: F64, b_now_mcm: F64) -> None:
+        """Book step t from the LP columns x (reaches deliver a·q + b): outputs, clause
+        accounts, storage and the routing state."""
+        step.record(t, x, delta[t], days[t] * 24.0, local[t], a_now, b_now_mcm, net.reach_from,
+                    net.reach_to, net.dem_node, net.dem_return_node, net.dem_consumptive, net.res_node,
+                    sink_node, lp.col_q, lp.col_x, lp.col_surplus, lp.col_v, lp.col_rel, lp.col_spill,
+                    lp.col_out, net.res_hydro, net.res_head_s, net.res_head_h, net.res_head_n,
+                    net.res_efficiency, net.res_installed_mw, storage, evap, out["node_flow"],
+                    out["reach_flow"], out["reach_outflow"], out["storage"], out["release"], out["spill"],
+                    out["evaporation"], out["energy"], out["supplied"], out["mass_balance_error"], q_m3s)
+        if rows:
+            book.record(t, x)
+        routing.reach_advance(t, q_m3s, net.reach_routing, net.reach_k_days, net.reach_x,
+                              edges, cum, q0, musk_i, musk_o)
+
     if scenario.mode == "horizon":
         for t_start, n_win in horizon_windows(steps, scenario.horizon or "water_year"):
             tb = time.perf_counter()
@@ -198,17 +213,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
                 t = t_start + s_
                 x = xs[s_ * hz.n_col1:(s_ + 1) * hz.n_col1].copy()
                 evap[:] = hz.evap_a0[s_] + (hz.evap_a1[s_] * storage if s_ else 0.0)
-                step.record(t, x, delta[t], days[t] * 24.0, local[t], zeros_a, exits_all[s_], net.reach_from,
-                            net.reach_to, net.dem_node, net.dem_return_node, net.dem_consumptive, net.res_node,
-                            sink_node, lp.col_q, lp.col_x, lp.col_surplus, lp.col_v, lp.col_rel, lp.col_spill,
-                            lp.col_out, net.res_hydro, net.res_head_s, net.res_head_h, net.res_head_n,
-                            net.res_efficiency, net.res_installed_mw, storage, evap, out["node_flow"],
-                            out["reach_flow"], out["reach_outflow"], out["storage"], out["release"], out["spill"],
-                            out["evaporation"], out["energy"], out["supplied"], out["mass_balance_error"], q_m3s)
-                if rows:
-                    book.record(t, x)
-                routing.reach_advance(t, q_m3s, net.reach_routing, net.reach_k_days, net.reach_x,
-                                      edges, cum, q0, musk_i, musk_o)
+                realise_step(t, x, zeros_a, exits_all[s_])
             if progress is not None:
                 progress(n_win)
     for t in range(n_t if scenario.mode == "step" else 0):
@@ -242,17 +247,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
         except InfeasibleError as err:
             raise InfeasibleError(f"step {steps.start[t]}: {err}" + _conflict_words(err.clauses, scenario, book, t),
                                   [scenario.clauses[c].id for c in err.clauses], err.bounds) from None
-        step.record(t, x, dl, days[t] * 24.0, local[t], a, b_mcm, net.reach_from, net.reach_to,
-                    net.dem_node, net.dem_return_node, net.dem_consumptive, net.res_node, sink_node,
-                    lp.col_q, lp.col_x, lp.col_surplus, lp.col_v, lp.col_rel, lp.col_spill, lp.col_out,
-                    net.res_hydro, net.res_head_s, net.res_head_h, net.res_head_n, net.res_efficiency,
-                    net.res_installed_mw, storage, evap, out["node_flow"], out["reach_flow"],
-                    out["reach_outflow"], out["storage"], out["release"], out["spill"],
-                    out["evaporation"], out["energy"], out["supplied"], out["mass_balance_error"], q_m3s)
-        if rows:
-            book.record(t, x)
-        routing.reach_advance(t, q_m3s, net.reach_routing, net.reach_k_days, net.reach_x,
-                              edges, cum, q0, musk_i, musk_o)
+        realise_step(t, x, a, b_mcm)
         if progress is not None:
             progress(1)
     t3 = time.perf_counter()

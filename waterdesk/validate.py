@@ -417,25 +417,8 @@ def physical_conflicts(scenario: Scenario) -> list[tuple[str, str]]:
 
 
 def _river_systems(basin: Basin) -> dict[str, set[str]]:
-    links: dict[str, set[str]] = {n.id: set() for n in basin.nodes}
-    for r in basin.reaches:
-        links[r.from_node].add(r.to_node)
-        links[r.to_node].add(r.from_node)
-    for d in basin.demands:
-        if d.return_to:
-            links[d.id].add(d.return_to)
-            links[d.return_to].add(d.id)
-    system_of: dict[str, set[str]] = {}
-    for start in links:
-        if start in system_of:
-            continue
-        seen = {start}
-        frontier = [start]
-        while frontier:
-            for nxt in links[frontier.pop()]:
-                if nxt not in seen:
-                    seen.add(nxt)
-                    frontier.append(nxt)
-        for n in seen:
-            system_of[n] = seen
-    return system_of
+    from waterdesk.model.network import components
+
+    pairs = [(r.from_node, r.to_node) for r in basin.reaches]
+    pairs += [(d.id, d.return_to) for d in basin.demands if d.return_to]
+    return components(pairs)

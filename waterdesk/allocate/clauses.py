@@ -26,7 +26,7 @@ from waterdesk.model.clauses import (
     Split,
     Storage,
 )
-from waterdesk.model.network import KIND_CODE, Network
+from waterdesk.model.network import KIND_CODE, Network, components
 
 INF = float("inf")
 Term = tuple[str, int, float]          # (column family, index, coefficient)
@@ -61,23 +61,10 @@ def withdrawal_terms(net: Network, country: str | None, sector: str | None) -> l
 
 
 def river_system(net: Network, node: int) -> set[int]:
-    """Nodes connected to `node` by reaches, whatever their direction (one river system)."""
-    links: dict[int, set[int]] = {}
-    for a, b in zip(net.reach_from.tolist(), net.reach_to.tolist()):
-        links.setdefault(a, set()).add(b)
-        links.setdefault(b, set()).add(a)
-    for d, n in enumerate(net.dem_node.tolist()):
-        if net.dem_return_node[d] >= 0:
-            links.setdefault(n, set()).add(int(net.dem_return_node[d]))
-            links.setdefault(int(net.dem_return_node[d]), set()).add(n)
-    seen = {node}
-    frontier = [node]
-    while frontier:
-        for nxt in links.get(frontier.pop(), ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append(nxt)
-    return seen
+    """Nodes joined to `node` by reaches or return flows, whatever their direction."""
+    pairs = [(str(a), str(b)) for a, b in zip(net.reach_from.tolist(), net.reach_to.tolist())]
+    pairs += [(str(n), str(r)) for n, r in zip(net.dem_node.tolist(), net.dem_return_node.tolist()) if r >= 0]
+    return {int(i) for i in components(pairs).get(str(node), {str(node)})}
 
 
 def share_demands(net: Network, clause: Share, country: str) -> list[int]:

@@ -169,3 +169,26 @@ def compile_network(basin: Basin) -> Network:
     )
 
 
+
+
+def components(pairs: list[tuple[str, str]]) -> dict[str, set[str]]:
+    """Connected parts of an undirected graph given as pairs: item -> its part
+    (a river system: the nodes joined by reaches or return flows, in any direction)."""
+    links: dict[str, set[str]] = {}
+    for a, b in pairs:
+        links.setdefault(a, set()).add(b)
+        links.setdefault(b, set()).add(a)
+    part_of: dict[str, set[str]] = {}
+    for start in links:
+        if start in part_of:
+            continue
+        seen = {start}
+        frontier = [start]
+        while frontier:
+            for nxt in links[frontier.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    frontier.append(nxt)
+        for item in seen:
+            part_of[item] = seen
+    return part_of
