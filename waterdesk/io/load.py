@@ -191,17 +191,33 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     path = Path(path)
     doc = read_toml(path)
+    clause_problems: list[Problem] = []
     try:
         parsed = ScenarioFile.model_validate(doc.data)
     except ValidationError as err:
         problems = _schema_problems(doc, ScenarioFile, err)
-        basin_ref = doc.data.get("scenario", {}).get("basin") if isinstance(doc.data.get("scenario"), dict) else None
-        if isinstance(basin_ref, str) and (path.parent / basin_ref).exists():
+        # clauses that fail their schema are set aside so that the rest of the
+        # scenario (and the other clauses) can still be checked: every problem at once
+        bad = {loc[1] for loc in (tuple(e["loc"]) for e in err.errors())
+               if len(loc) >= 2 and loc[0] == "clause" and isinstance(loc[1], int)}
+        only_clauses = all(tuple(e["loc"])[:1] == ("clause",) and len(e["loc"]) >= 2 for e in err.errors())
+        if only_clauses and bad:
+            kept = [c for i, c in enumerate(doc.data.get("clause", [])) if i not in bad]
             try:
-                problems += _parse_basin(path.parent / basin_ref)[2]
-            except InputError as inner:
-                problems += inner.problems
-        raise InputError(problems) from None
+                parsed = ScenarioFile.model_validate({**doc.data, "clause": kept})
+            except ValidationError:
+                raise InputError(problems) from None
+            clause_problems = problems
+            clause_index = [i for i in range(len(doc.data.get("clause", []))) if i not in bad]
+            doc = _renumbered(doc, clause_index)
+        else:
+            basin_ref = doc.data.get("scenario", {}).get("basin") if isinstance(doc.data.get("scenario"), dict) else None
+            if isinstance(basin_ref, str) and (path.parent / basin_ref).exists():
+                try:
+                    problems += _parse_basin(path.parent / basin_ref)[2]
+                except InputError as inner:
+                    problems += inner.problems
+            raise InputError(problems) from None
     info = parsed.scenario
     basin_path = path.parent / info.basin
     if not basin_path.exists():
@@ -243,7 +259,7 @@ def load_scenario(path: str | Path) -> Scenario:
     def locate(kind: str, ident: str | int, key: str | None) -> tuple[Path | str, int | None]:
         return (_locator(basin_doc) if kind in ("node", "reach") else scenario_locate)(kind, ident, key)
 
-    problems += validate_scenario(scenario, locate)
+    problems += validate_scenario(scenario, locate) + clause_problems
     if problems:
         raise InputError(problems)
     conflicts = physical_conflicts(scenario)
@@ -251,6 +267,16 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InfeasibleError("; ".join(f"hard clause {cid!r}: {why}" for cid, why in conflicts),
                               clauses=[cid for cid, _ in conflicts])
     return scenario
+
+
+def _renumbered(doc: TomlDocument, kept: list[int]) -> TomlDocument:
+    """The document's line map with clause tables renumbered after some were set aside."""
+    lines = {k: v for k, v in doc.lines.items() if not (len(k) >= 2 and k[0] == "clause")}
+    for new, old in enumerate(kept):
+        for key, line in doc.lines.items():
+            if len(key) >= 2 and key[0] == "clause" and key[1] == old:
+                lines[("clause", new, *key[2:])] = line
+    return TomlDocument(path=doc.path, data=doc.data, lines=lines, text=doc.text)
 
 
 def load_any(path: str | Path) -> Basin | Scenario:
