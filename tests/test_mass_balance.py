@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,3 +77,51 @@ def test_rerun_gives_identical_results(tmp_path):
     basin, inflows = random_basin(7, "dekad")
     path = write_case(tmp_path, basin, inflows, timestep="dekad")
     assert_result_equal(wd.run(path), wd.run(path))
+
+
+MAX_EXAMPLES = int(__import__("os").environ.get("WATERDESK_EXAMPLES", "15"))
+
+
+def random_clauses(seed: int, basin_toml: str) -> str:
+    """Soft clauses of every kind on the random basin (soft: never infeasible)."""
+    rng = np.random.default_rng(seed + 1)
+    nodes = [line.split('"')[1] for line in basin_toml.splitlines() if line.startswith("id = ")]
+    reservoirs = []
+    lines = basin_toml.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("id = ") and i + 1 < len(lines) and 'kind = "reservoir"' in lines[i + 1]:
+            reservoirs.append(line.split('"')[1])
+    plain = [n for n in nodes if n.startswith("n")]
+    out = []
+    periods = ["step", "month", "vegetation", "water_year", "year"]
+
+    def clause(cid: str, kind: str, body: str) -> None:
+        out.append(f'[[clause]]\nid = "{cid}"\nkind = "{kind}"\nperiod = "{rng.choice(periods)}"\n'
+                   f"priority = {int(rng.integers(1, 4))}\n{body}\n")
+
+    clause("mf", "min_flow", f'node = "{rng.choice(plain)}"\nmin_m3s = {rng.uniform(0, 5)}')
+    clause("mv", "min_volume", f'node = "{rng.choice(plain)}"\nmin_mcm = {rng.uniform(0, 50)}')
+    clause("mw", "max_withdrawal", f'country = "AA"\nmax_mcm = {rng.uniform(0, 100)}')
+    clause("sh", "share", f'of = "natural_flow:{rng.choice(plain)}"\nshares = {{ AA = 0.5 }}\n'
+                          f'mode = "{rng.choice(["cap", "entitlement", "exact"])}"\ntolerance = 0.1')
+    if reservoirs:
+        res = str(rng.choice(reservoirs))
+        clause("rl", "release", f'node = "{res}"\nmin_mcm = {rng.uniform(0, 20)}\nmax_mcm = {rng.uniform(20, 200)}')
+        clause("st", "storage", f'node = "{res}"\nmin_mcm = {rng.uniform(0, 20)}')
+    return "\n".join(out)
+
+
+@pytest.mark.filterwarnings("ignore::waterdesk.errors.WaterdeskWarning")   # balance holds either way
+@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), mode=st.sampled_from(["step", "horizon"]))
+def test_mass_balance_closes_with_soft_clauses_in_both_modes(tmp_path_factory, seed, mode):
+    basin, inflows = random_basin(seed, "month")
+    extra = ('mode = "horizon"\nhorizon = 6\n' if mode == "horizon" else "") + random_clauses(seed, basin)
+    path = write_case(tmp_path_factory.mktemp("mbc"), basin, inflows, timestep="month")
+    text = path.read_text().replace('timestep = "month"\n', 'timestep = "month"\n' +
+                                    ('mode = "horizon"\nhorizon = 6\n' if mode == "horizon" else ""))
+    path.write_text(text + "\n" + random_clauses(seed, basin))
+    ds = wd.run(path)
+    assert_mass_balance(ds, tol_mcm=1e-6)
+    assert np.nanmin(ds["clause_violation"].values) >= -1e-9
+    del extra

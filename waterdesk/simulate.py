@@ -120,6 +120,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     for j, target in zip(np.flatnonzero(energy_claim), energy_target.T):
         level_scale[lp.claim_level[j]] += float(target.max(initial=0.0))
     solver = StepSolver(lp, level_scale=level_scale)
+    claim_m_scale = solver.m_scale[lp.claim_level]
     solver.set_hard_clauses({c: lp.row_clause[[i for i, r in enumerate(rows) if r.clause == c]]
                              for c, clause in enumerate(scenario.clauses) if clause.hard})
     t2 = time.perf_counter()
@@ -188,8 +189,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
             hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local, requests, storage,
                                    evap_mm, edges, (cum, q0, musk_i, musk_o), inf, energy_target,
                                    energy_per_mcm(net, e_res, storage))
-            scale = np.bincount(hz.lp.claim_level, weights=hz.claim_request, minlength=len(lp.levels))
-            hsolver = StepSolver(hz.lp, level_scale=scale, fair_rounds=HORIZON_FAIR_ROUNDS)
+            hsolver = StepSolver(hz.lp, level_scale=hz.level_scale, fair_rounds=HORIZON_FAIR_ROUNDS)
             hsolver.set_hard_clauses({c: np.asarray(r, dtype=np.int64) for c, r in hz.hard_rows.items()})
             hz_build = time.perf_counter() - tb
             try:
@@ -241,6 +241,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
             row_lo[share_energy] = np.where(target > 0, 0.0, -inf)
             coef_values[n_r + n_d + n_soft:n_coef_claims] = target
             coef_values[n_coef_claims:] = energy_per_mcm(net, e_res, storage)
+        coef_values[n_r:n_coef_claims] /= claim_m_scale      # M is held in mcm (solve.py)
         solver.set_coefficients(coef_rows, coef_cols, coef_values)
         try:
             x = solver.solve_step(col_lo, col_hi, row_lo, row_hi, claim_request)

@@ -51,6 +51,7 @@ class HorizonLP:
     n_col1: int
     exit_init: NDArray[np.float64]       # (n_step, n_reach) mcm delivered by the start state
     exit_w: sparse.csr_matrix            # exits (n_step*n_reach) = exit_w @ q (n_step*n_reach) + init
+    level_scale: NDArray[np.float64]     # request scale S of each level (M is held in mcm)
     evap_a0: NDArray[np.float64]         # (n_step, n_res) evaporation = a0 + a1 * v[t-1]
     evap_a1: NDArray[np.float64]
     window_rows: list[tuple[int, int, int]]   # (clause, window, LP row) of window clause rows
@@ -92,27 +93,22 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     cum, q0, mi, mo = state
     r_idx, s_idx, j_idx, w, init = routing.impulse_response(
         t0, n, net.reach_routing, net.reach_k_days, net.reach_x, net.reach_loss, edges, cum, q0, mi, mo,
-        1e-12)
+        1e-8)  # weights below this are dropped: tiny entries make the LP ill-conditioned
     coef = w * dl[s_idx] / dl[j_idx]
     add(s_idx * nr + lp1.row_balance[net.reach_to[r_idx]], j_idx * nc + lp1.col_q[r_idx], coef)
     exit_w = sparse.csr_matrix((coef, (s_idx * n_reach + r_idx, j_idx * n_reach + r_idx)),
                                shape=(n * n_reach, n * n_reach))
-    exit_init = init * dl[:, None]
-    # ---- storage linking and linearised evaporation
-    evap_a0 = np.zeros((n, n_res))
+    exit_init = np.where(np.abs(init) > 1e-12, init, 0.0) * dl[:, None]   # drop traces of old water
+    # ---- storage linking; evaporation from the area at the window's start storage
+    # (a linear-in-storage area made some windows numerically fragile in HiGHS)
     evap_a1 = np.zeros((n, n_res))
-    for k in range(n_res):
-        pts = net.res_area_n[k]
-        s_pts, a_pts = net.res_area_s[k, :pts], net.res_area_a[k, :pts]
-        seg = max(0, min(int(np.searchsorted(s_pts, storage0[k], side="right")) - 1, pts - 2))
-        slope = (a_pts[seg + 1] - a_pts[seg]) / (s_pts[seg + 1] - s_pts[seg]) if pts > 1 else 0.0
-        area0 = float(realise.interp_curve(storage0[k], s_pts, a_pts, pts))
-        e = evap_mm[k, steps] * 1e-3
-        evap_a1[:, k] = e * slope
-        evap_a0[:, k] = e * (area0 - slope * storage0[k])
+    area_now = np.array([realise.interp_curve(storage0[k], net.res_area_s[k], net.res_area_a[k],
+                                              int(net.res_area_n[k])) for k in range(n_res)])
+    evap_a0 = (evap_mm[:, steps].T * 1e-3 * area_now[None, :]) if n_res else np.zeros((n, 0))
     first_evap = realise.evaporation(storage0, evap_mm[:, t0], net.res_area_s, net.res_area_a, net.res_area_n)
     evap_a0[0] = first_evap
-    evap_a1[0] = 0.0
+    area_max = np.array([net.res_area_a[k, : net.res_area_n[k]].max(initial=0.0) for k in range(n_res)])
+    evap_room = np.cumsum(evap_mm[:, steps].T * 1e-3 * area_max[None, :], axis=0) if n_res else np.zeros((n, 0))
     if n > 1:
         t_idx = np.repeat(np.arange(1, n), n_res)
         k_idx = np.tile(np.arange(n_res), n - 1)
@@ -138,7 +134,9 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
         c0, r0 = t * nc, t * nr
         col_hi[c0 + lp1.col_q] = np.where(np.isfinite(net.reach_max_m3s), net.reach_max_m3s * dl[t], inf)
         col_hi[c0 + lp1.col_x] = requests[t0 + t]
-        col_lo[c0 + lp1.col_v] = np.minimum(net.res_dead_mcm, storage0)
+        # releases may not draw below dead storage, evaporation may: allow what the
+        # largest possible evaporation of the steps so far could take
+        col_lo[c0 + lp1.col_v] = np.maximum(0.0, np.minimum(net.res_dead_mcm, storage0) - evap_room[t])
         col_hi[c0 + lp1.col_v] = net.res_capacity_mcm
         col_hi[c0 + lp1.col_rel] = np.where(np.isfinite(rel_max), rel_max * dl[t], inf)
         forced = np.bincount(net.reach_to, weights=exit_init[t], minlength=net.n_node)
@@ -207,7 +205,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
             active = np.isfinite(req) and col_hi[t * nc + lp1.col_slack[i]] > 0
             claim_req[t * n_claim1 + j] = max(float(req), 0.0) if active else 0.0
             row_lo[t * nr + lp1.row_share[j]] = 0.0 if claim_req[t * n_claim1 + j] > 0 else -inf
-    add(claim_t * nr + lp1.row_share[claim_j], m_col, claim_req.copy())
+    levels = lp1.levels
     # ---- window clause rows: Σ over the window's steps in this horizon
     extra_rows: list[tuple[list[int], list[float], float, float, int, int, bool]] = []
     node = {nid: i for i, nid in enumerate(net.node_ids)}
@@ -245,16 +243,27 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
             hard_rows.setdefault(c, []).append(row)
         else:
             soft_extra.append(e)
-            extra_claim.append(max(lo if np.isfinite(lo) else hi, 1e-3))
-    # equal-fraction rows of soft window rows: claim·M - slack >= 0
-    levels = lp1.levels
+            # the claim sets the scale of the shortfall fraction: a minimum's requirement,
+            # a cap's whole window limit (what is left of it can be nil or negative)
+            clause = clauses[c]
+            cover = book.windows[c].covered[win]
+            limit = float(getattr(clause, "max_mcm", None) or 0.0) * cover
+            extra_claim.append(max(lo, 1e-3) if np.isfinite(lo) else max(limit, abs(hi), 1.0))
+    # request scale of each level over the window (demands, soft clauses, energy)
+    soft_level_of = [int(np.searchsorted(levels, clauses[extra_rows[e][4]].priority or 0)) for e in soft_extra]
+    level_scale = np.bincount(lp1.claim_level[claim_j], weights=claim_req, minlength=len(levels))
+    level_scale += np.bincount(np.array(soft_level_of, dtype=np.int64), weights=np.array(extra_claim),
+                               minlength=len(levels)) if soft_extra else 0.0
+    level_scale = np.maximum(level_scale, 1.0)
+    add(claim_t * nr + lp1.row_share[claim_j], m_col, claim_req / level_scale[lp1.claim_level[claim_j]])
+    # equal-fraction rows of soft window rows: (claim/S)·M - slack >= 0
     share_rows = []
     for s_i, e in enumerate(soft_extra):
         row = base_rows + n_extra + s_i
         c = extra_rows[e][4]
         level = int(np.searchsorted(levels, clauses[c].priority or 0))
         add(np.array([row, row]), np.array([int(lp1.col_m[level]), base_cols + e]),
-            np.array([extra_claim[s_i], -1.0]))
+            np.array([extra_claim[s_i] / level_scale[level], -1.0]))
         share_rows.append(row)
     n_col = base_cols + n_extra
     n_row = base_rows + n_extra + len(soft_extra)
@@ -293,7 +302,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     row_lower = np.concatenate([row_lo, np.array(extra_lo), np.zeros(len(soft_extra))])
     row_upper = np.concatenate([row_hi, np.array(extra_hi), np.full(len(soft_extra), inf)])
     return HorizonLP(lp, col_lower, col_upper, row_lower, row_upper,
-                     np.concatenate([claim_req, np.array(extra_claim)]), n, nc, exit_init, exit_w,
+                     np.concatenate([claim_req, np.array(extra_claim)]), n, nc, exit_init, exit_w, level_scale,
                      evap_a0, evap_a1, window_rows, step_rows, hard_rows)
 
 

@@ -25,11 +25,11 @@ from numpy.typing import NDArray
 from waterdesk.allocate.formulation import StepLP
 from waterdesk.errors import InfeasibleError, SolverError
 
-ALPHA = 100.0          # weight of the largest shortage fraction against volume, per level
+ALPHA = 10.0           # cost of M (largest shortage fraction x the level's request scale)
 LOWER_LEVEL = 1e-2     # discount per level below the one being decided
-FLOOR = 1e-4           # smallest weight a demand gets (stays above storage value)
-STORAGE_VALUE = 1e-5   # per mcm kept in a reservoir
-SPILL_COST = 1e-5      # per mcm over the spillway
+FLOOR = 1e-3           # smallest weight a demand gets (stays above storage value)
+STORAGE_VALUE = 1e-4   # per mcm kept in a reservoir
+SPILL_COST = 1e-4      # per mcm over the spillway
 SURPLUS_COST = 1e3     # per mcm forced onto a demand beyond its request
 TOL = 1e-7             # a shortage below this [mcm] is none
 FIX_SLACK = 1e-9       # relative slack when a decided delivery becomes a lower bound
@@ -105,7 +105,10 @@ class StepSolver:
         self._all_rows = np.arange(lp.n_row, dtype=np.int32)
         self._coef_values: NDArray[np.float64] | None = None
         scale = np.ones(len(lp.levels)) if level_scale is None else np.asarray(level_scale, float)
-        self._m_weight = ALPHA * np.maximum(scale, 1.0)
+        # M is held in mcm (the fraction times the level's request scale S): rows read
+        # x + (R/S)·M >= R, so costs and coefficients stay near 1 whatever the volumes
+        self.m_scale = np.maximum(scale, 1.0)
+        self._m_weight = np.full(len(lp.levels), ALPHA)
         self._cost_cache: dict[tuple[int, int], NDArray[np.float64]] = {}
         self._cost_key: tuple[int, int] | None = None
         self._guess = 0          # first short level of the previous step
@@ -114,6 +117,8 @@ class StepSolver:
         self.solves = 0
         self.iterations = 0
         self.run_seconds = 0.0
+        self._fix_slack = FIX_SLACK
+        self._solved_once = False
         # water-filling rounds per level before the rest of the level is settled by volume
         # (None: exact max-min fairness, however many rounds it takes)
         self.fair_rounds = fair_rounds
@@ -134,7 +139,31 @@ class StepSolver:
     def solve_step(self, col_lower: NDArray[np.float64], col_upper: NDArray[np.float64],
                    row_lower: NDArray[np.float64], row_upper: NDArray[np.float64],
                    request: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Lexicographic, equal-fraction allocation of one step; returns column values."""
+        """Lexicographic, equal-fraction allocation of one step; returns column values.
+
+        Decided claims are frozen with a relative slack of FIX_SLACK; if the solver's
+        tolerances make a later stage infeasible, the step is redone once with a looser
+        slack (1e-6) before the failure is reported as numerical (SolverError)."""
+        self._fix_slack = FIX_SLACK
+        self._solved_once = False
+        try:
+            return self._solve_step(col_lower, col_upper, row_lower, row_upper, request)
+        except InfeasibleError:
+            if not self._solved_once:
+                raise                       # the step itself is infeasible: the caller names why
+        self._fix_slack = 1e-6
+        self._solved_once = False
+        try:
+            return self._solve_step(col_lower, col_upper, row_lower, row_upper, request)
+        except InfeasibleError as err:
+            if not self._solved_once:
+                raise
+            raise SolverError("a lexicographic stage became infeasible within the solver's "
+                              "tolerances after the step was solved once") from err
+
+    def _solve_step(self, col_lower: NDArray[np.float64], col_upper: NDArray[np.float64],
+                    row_lower: NDArray[np.float64], row_upper: NDArray[np.float64],
+                    request: NDArray[np.float64]) -> NDArray[np.float64]:
         lp = self.lp
         h = self.h
         self._col_upper = col_upper.copy()
@@ -160,7 +189,7 @@ class StepSolver:
                 break
             # a level above the guess is short: the levels above *it* are served
             stage = int(above[0])
-            x = self._run(self._costs(stage, guard=stage))
+            x = self._refine(self._costs(stage, guard=stage), x)
         first_short: int | None = None
         while True:
             short = self._short_levels(x, request, active, stage)
@@ -173,7 +202,7 @@ class StepSolver:
             if level != stage:
                 # levels between stage and `level` are fully served: keep them so
                 self._fix_levels(x, range(stage, level), lower, row_lo)
-                x = self._run(self._costs(level))
+                x = self._refine(self._costs(level), x)
                 if not self._level_short(x, request, active, level):
                     stage = level + 1
                     self._fix_levels(x, [level], lower, row_lo)
@@ -184,7 +213,7 @@ class StepSolver:
             if stage >= n_level:
                 self._guess = first_short
                 return x
-            x = self._run(self._costs(stage))
+            x = self._refine(self._costs(stage), x)
 
     def price(self, col_lower: NDArray[np.float64], col_upper: NDArray[np.float64],
               row_lower: NDArray[np.float64], row_upper: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -227,6 +256,7 @@ class StepSolver:
         self._cost_key = None
 
         def feasible() -> bool:
+            h.clearSolver()                # cold: a hot start's verdict is not trusted here
             h.run()
             return bool(h.getModelStatus() == highspy.HighsModelStatus.kOptimal)
 
@@ -256,7 +286,7 @@ class StepSolver:
     # ------------------------------------------------------------------ helpers
     def _costs(self, stage: int, guard: int = 0) -> tuple[int, int]:
         """Objective of a stage: the level decided now counts only by its largest
-        shortage fraction (weight ALPHA·max ΣR on M); lower levels only by volume,
+        shortage fraction (M, held in mcm, at ALPHA); lower levels only by volume,
         at most LOWER_LEVEL per mcm, so no lower level can outbid it (their equal
         fractions are settled in their own stage). Levels above a guessed first
         stage get GUARD per mcm. Returns the cache key of the cost vector."""
@@ -280,6 +310,22 @@ class StepSolver:
             self._cost_cache[key] = cost
         return key
 
+    def _refine(self, key: tuple[int, int], x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """A solve that refines a solution already found: if HiGHS cannot settle it
+        numerically, keep the solution we have (feasible) and say so once."""
+        try:
+            return self._run(key)
+        except SolverError:
+            import warnings
+
+            from waterdesk.errors import WaterdeskWarning
+
+            if not getattr(self, "_warned", False):
+                warnings.warn("HiGHS could not settle a refinement of the allocation numerically; "
+                              "the previous stage's solution was kept", WaterdeskWarning, stacklevel=2)
+                self._warned = True
+            return x
+
     def _run(self, key: tuple[int, int]) -> NDArray[np.float64]:
         import highspy
 
@@ -294,16 +340,25 @@ class StepSolver:
         model_status = h.getModelStatus()
         if model_status == highspy.HighsModelStatus.kOptimal:
             self.iterations += h.getInfoValue("simplex_iteration_count")[1]
+            self._solved_once = True
+            return np.fromiter(h.getSolution().col_value, np.float64, self.lp.n_col)
+        # a hot start can end in a wrong verdict (HiGHS #3194): retry cold, and with
+        # presolve (it settles some degenerate LPs the plain simplex leaves "Unknown")
+        for presolve in ("off", "on"):
+            h.clearSolver()
+            h.setOptionValue("presolve", presolve)
+            h.run()
+            model_status = h.getModelStatus()
+            if model_status == highspy.HighsModelStatus.kOptimal:
+                self._solved_once = True
+                break
+        h.setOptionValue("presolve", "off")
+        if model_status == highspy.HighsModelStatus.kOptimal:
             return np.fromiter(h.getSolution().col_value, np.float64, self.lp.n_col)
         if model_status in (highspy.HighsModelStatus.kInfeasible,
                             highspy.HighsModelStatus.kUnboundedOrInfeasible):
             raise InfeasibleError("the physical bounds of this step cannot all hold")
-        # one retry from a cold start before calling it a solver failure
-        h.clearSolver()
-        h.run()
-        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            return np.asarray(h.getSolution().col_value)
-        raise SolverError(f"HiGHS returned {h.modelStatusToString(h.getModelStatus())} ({status})")
+        raise SolverError(f"HiGHS returned {h.modelStatusToString(model_status)} ({status})")
 
     def _fractions(self, x: NDArray[np.float64], request: NDArray[np.float64],
                    active: NDArray[np.bool_]) -> NDArray[np.float64]:
@@ -345,7 +400,7 @@ class StepSolver:
             return
         lp = self.lp
         cols = lp.claim_col[claims]
-        slack = FIX_SLACK * np.maximum(1.0, x[cols])
+        slack = self._fix_slack * np.maximum(1.0, x[cols])
         is_slack = lp.claim_slack[claims]
         lower[cols] = np.where(is_slack, lower[cols], np.maximum(0.0, x[cols] - slack))
         upper = np.where(is_slack, x[cols] + slack, self._col_upper[cols])
@@ -369,15 +424,20 @@ class StepSolver:
                 # all it can without any claim exceeding the last shortage fraction M
                 m = x[lp.col_m[level]]
                 col = int(lp.col_m[level])
-                self.h.changeColBounds(col, 0.0, m + 1e-9)
-                x = self._run(self._costs(level, guard=-1))
+                self.h.changeColBounds(col, 0.0, m * (1.0 + 1e-7) + 1e-7)
+                try:
+                    x = self._refine(self._costs(level, guard=-1), x)
+                except InfeasibleError:
+                    pass                    # tolerances: keep the last solution, which is feasible
                 self.h.changeColBounds(col, 0.0, self.inf)
                 return x
-            m = x[lp.col_m[level]]
+            m = x[lp.col_m[level]] / self.m_scale[level]      # the largest shortage fraction
             frac = self._fractions(x, request, active)
             if m * float(request[self._claims_of_level[level]].sum()) <= TOL:
                 return x
-            at_max = free[frac[free] >= m - 1e-9]
+            at_max = free[frac[free] >= m * (1.0 - 1e-7) - 1e-9]
+            if at_max.size == 0:        # M not tight (numerics): the worst-off claim is the one
+                at_max = free[[int(np.argmax(frac[free]))]]
             # saturated rows carry duals averaging >= ALPHA (Σ y·R = ALPHA·ΣR over them);
             # what lower levels or storage would do with freed water is worth < 1 per mcm
             duals = np.abs(np.asarray(self.h.getSolution().row_dual)[lp.row_share[at_max]])
@@ -391,5 +451,5 @@ class StepSolver:
             free = np.setdiff1d(free, bottleneck)
             if np.all(frac[free] * request[free] <= TOL):
                 return x     # the rest are fully served already: nothing left to share
-            x = self._run(self._costs(level))
+            x = self._refine(self._costs(level), x)
         return x
