@@ -18,7 +18,7 @@ from waterdesk.allocate import horizon
 from waterdesk.allocate.formulation import StepLP, extract
 from waterdesk.allocate.solve import StepSolver
 from waterdesk.calendar import Steps
-from waterdesk.errors import InfeasibleError
+from waterdesk.errors import InfeasibleError, SolverError
 from waterdesk.kernels import realise, routing, step
 from waterdesk.model.network import KIND_CODE, Network, compile_network
 from waterdesk.model.scenario import Scenario
@@ -189,6 +189,24 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
             hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local, requests, storage,
                                    evap_mm, edges, (cum, q0, musk_i, musk_o), inf, energy_target,
                                    energy_per_mcm(net, e_res, storage))
+            if n_k:
+                # evaporation depends on storage: solve once with the area at the window's
+                # start, then again with the evaporation along that first storage path
+                first = StepSolver(hz.lp, level_scale=hz.level_scale, fair_rounds=HORIZON_FAIR_ROUNDS)
+                try:
+                    xs0 = first.solve_step(hz.col_lower, hz.col_upper, hz.row_lower, hz.row_upper,
+                                           hz.claim_request)
+                    path = np.array([xs0[s_ * hz.n_col1 + lp.col_v] for s_ in range(n_win)])
+                    before = np.vstack([storage[None, :], path[:-1]])
+                    evap_path = np.array([realise.evaporation(before[s_], evap_mm[:, t_start + s_],
+                                                              net.res_area_s, net.res_area_a, net.res_area_n)
+                                          for s_ in range(n_win)])
+                    solver.solves += first.solves
+                    hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local, requests,
+                                           storage, evap_mm, edges, (cum, q0, musk_i, musk_o), inf,
+                                           energy_target, energy_per_mcm(net, e_res, storage), evap_path)
+                except (InfeasibleError, SolverError):
+                    pass                       # the second solve reports what is wrong
             hsolver = StepSolver(hz.lp, level_scale=hz.level_scale, fair_rounds=HORIZON_FAIR_ROUNDS)
             hsolver.set_hard_clauses({c: np.asarray(r, dtype=np.int64) for c, r in hz.hard_rows.items()})
             hz_build = time.perf_counter() - tb

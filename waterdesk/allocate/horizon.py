@@ -65,7 +65,8 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
               evap_mm: NDArray[np.float64], edges: NDArray[np.float64],
               state: tuple[NDArray[np.float64], ...], inf: float,
               energy_target: NDArray[np.float64] | None = None,
-              energy_coef: NDArray[np.float64] | None = None) -> HorizonLP:
+              energy_coef: NDArray[np.float64] | None = None,
+              evaporation: NDArray[np.float64] | None = None) -> HorizonLP:
     """Assemble the LP of steps t0 .. t0+n-1 (see the module docstring)."""
     clauses = book.clauses
     nc, nr = lp1.n_col, lp1.n_row
@@ -107,8 +108,11 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     evap_a0 = (evap_mm[:, steps].T * 1e-3 * area_now[None, :]) if n_res else np.zeros((n, 0))
     first_evap = realise.evaporation(storage0, evap_mm[:, t0], net.res_area_s, net.res_area_a, net.res_area_n)
     evap_a0[0] = first_evap
-    area_max = np.array([net.res_area_a[k, : net.res_area_n[k]].max(initial=0.0) for k in range(n_res)])
-    evap_room = np.cumsum(evap_mm[:, steps].T * 1e-3 * area_max[None, :], axis=0) if n_res else np.zeros((n, 0))
+    if evaporation is not None:        # a second pass: evaporation along the first pass's storage
+        evap_a0 = evaporation.copy()
+    # releases may not draw below dead storage; evaporation (known here) may: storage at
+    # step t stays above dead storage less the evaporation of the window so far
+    evap_room = np.cumsum(np.maximum(evap_a0, 0.0), axis=0) if n_res else np.zeros((n, 0))
     if n > 1:
         t_idx = np.repeat(np.arange(1, n), n_res)
         k_idx = np.tile(np.arange(n_res), n - 1)
@@ -134,8 +138,6 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
         c0, r0 = t * nc, t * nr
         col_hi[c0 + lp1.col_q] = np.where(np.isfinite(net.reach_max_m3s), net.reach_max_m3s * dl[t], inf)
         col_hi[c0 + lp1.col_x] = requests[t0 + t]
-        # releases may not draw below dead storage, evaporation may: allow what the
-        # largest possible evaporation of the steps so far could take
         col_lo[c0 + lp1.col_v] = np.maximum(0.0, np.minimum(net.res_dead_mcm, storage0) - evap_room[t])
         col_hi[c0 + lp1.col_v] = net.res_capacity_mcm
         col_hi[c0 + lp1.col_rel] = np.where(np.isfinite(rel_max), rel_max * dl[t], inf)
