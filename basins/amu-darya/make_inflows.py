@@ -67,6 +67,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from waterdesk.io.inflows import write_inflows
+
 SEED = 19960116  # date of the UZ-TM Amu Darya agreement (UZTM1996); any fixed seed would do
 
 # ---------------------------------------------------------------- published figures
@@ -200,14 +202,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ds = generate(args.seed)
-    encoding = {
-        "time": {"units": "days since 1990-01-01", "calendar": "standard", "dtype": "int32",
-                 "_FillValue": None},
-        "inflow": {"dtype": "float64", "zlib": True, "complevel": 4, "_FillValue": None},
-    }
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
-    tmp.replace(args.output)                      # move into place only when complete
+    write_inflows(ds, args.output, dtype="float64")   # waterdesk.io.inflows: atomic, CF encoding
 
     seconds = ds["time"].dt.days_in_month * 86400.0
     volume = ds["inflow"] * seconds / 1e9

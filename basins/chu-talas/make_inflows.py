@@ -44,6 +44,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from waterdesk.io.inflows import write_inflows
+
 SEED = 20000121  # date of the KZ-KG Chu-Talas facilities agreement (CT-2000); any fixed seed would do
 
 # ---------------------------------------------------------------- published figures
@@ -195,12 +197,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ds = generate(args.seed)
-    encoding = {
-        "time": {"units": "days since 1990-01-01", "calendar": "standard", "dtype": "int32",
-                 "_FillValue": None},
-        "inflow": {"dtype": "float64", "zlib": True, "complevel": 4, "_FillValue": None},
-    }
-    ds.to_netcdf(args.output, engine="netcdf4", format="NETCDF4", encoding=encoding)
+    write_inflows(ds, args.output, dtype="float64")   # waterdesk.io.inflows: atomic, CF encoding
 
     seconds = ds["time"].dt.days_in_month * 86400.0
     annual_km3 = (ds["inflow"] * seconds).sum("time") / 1e9 / N_YEARS

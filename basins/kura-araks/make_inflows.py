@@ -55,6 +55,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from waterdesk.io.inflows import write_inflows
+
 SEED = 19570811  # date of the USSR-Iran Aras/Atrek protocol (ARAS-DAM); any fixed seed would do
 
 # ---------------------------------------------------------------- published figures (m3/s)
@@ -211,14 +213,7 @@ def main() -> None:
     args = parser.parse_args()
 
     ds = generate(args.seed)
-    encoding = {
-        "time": {"units": "days since 1990-01-01", "calendar": "standard", "dtype": "int32",
-                 "_FillValue": None},
-        "inflow": {"dtype": "float32", "zlib": True, "complevel": 4, "_FillValue": None},
-    }
-    tmp = args.output.with_name(args.output.name + ".tmp")
-    ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
-    tmp.replace(args.output)        # atomic: the basin stays valid while the file is written
+    write_inflows(ds, args.output, dtype="float32")   # waterdesk.io.inflows: atomic, CF encoding
 
     seconds = ds["time"].dt.days_in_month * 86400.0
     mean = (ds["inflow"].astype("float64") * seconds).sum("time") / (N_YEARS * SECONDS_PER_YEAR)

@@ -55,6 +55,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from waterdesk.io.inflows import write_inflows
+
 SEED = 19980317  # date of the 1998 Syr Darya water-energy agreement (IEA-4763); any fixed seed would do
 SECONDS_PER_YEAR = 365.25 * 86400.0
 
@@ -226,14 +228,7 @@ DROUGHT_YEARS = {17: 0.84, 18: 0.84, 19: 0.84}   # indices: 1990/91 = 0 -> 2007/
 
 
 def write(ds: xr.Dataset, path: Path) -> None:
-    encoding = {
-        "time": {"units": "days since 1990-01-01", "calendar": "standard", "dtype": "int32",
-                 "_FillValue": None},
-        "inflow": {"dtype": "float32", "zlib": True, "complevel": 4, "_FillValue": None},
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)
-    tmp.replace(path)
+    write_inflows(ds, path, dtype="float32")   # waterdesk.io.inflows: atomic, CF encoding
 
 
 def main() -> None:

@@ -107,3 +107,19 @@ def _check_values(path: Path, data: InflowData) -> list[Problem]:
         problems.append(Problem(path, None, f"inflow[{data.node[j]}]",
                                 f"negative inflow {data.values_m3s[t, j]} m3 s-1 at {data.start[t]}"))
     return problems
+
+
+def write_inflows(ds: "object", path: Path, dtype: str = "float64") -> Path:
+    """Write an inflow Dataset (variable ``inflow(time, node)`` in m3 s-1) as CF NetCDF,
+    atomically (``<path>.tmp`` moved into place when complete), for the basins' data
+    scripts and generators. Same inputs give the same bytes."""
+    encoding = {
+        "time": {"units": "days since 1990-01-01", "calendar": "standard", "dtype": "int32",
+                 "_FillValue": None},
+        "inflow": {"dtype": dtype, "zlib": True, "complevel": 4, "_FillValue": None},
+    }
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)  # type: ignore[attr-defined]
+    tmp.replace(path)
+    return path
