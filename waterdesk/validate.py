@@ -353,6 +353,12 @@ def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
                 add("country", f"{clause.country} is not a country of the basin {list(basin.countries)}")
             if clause.sector is not None and clause.sector not in sectors:
                 add("sector", f"no demand of sector {clause.sector!r} in the basin")
+        only = getattr(clause, "demands", None)
+        if only is not None:
+            demand_ids = {d.id for d in basin.demands}
+            for d in only:
+                if d not in demand_ids:
+                    add("demands", f"{d!r} is not a demand of the basin{_closest(d, demand_ids)}")
         if isinstance(clause, Split) and node in ids:
             outgoing = {r.id for r in basin.reaches if r.from_node == node}
             for reach in clause.ratios:

@@ -54,10 +54,13 @@ def flow_terms(net: Network, node: int) -> list[Term]:
     return terms
 
 
-def withdrawal_terms(net: Network, country: str | None, sector: str | None) -> list[Term]:
+def withdrawal_terms(net: Network, country: str | None, sector: str | None,
+                     only: tuple[str, ...] | None = None) -> list[Term]:
+    """Deliveries of a country's (and/or sector's) demands; `only` restricts them to ids."""
     return [("x", d, 1.0) for d in range(len(net.dem_ids))
             if (country is None or net.dem_country[d] == country)
-            and (sector is None or net.dem_sector[d] == sector)]
+            and (sector is None or net.dem_sector[d] == sector)
+            and (only is None or net.dem_ids[d] in only)]
 
 
 def river_system(net: Network, node: int) -> set[int]:
@@ -73,7 +76,8 @@ def share_demands(net: Network, clause: Share, country: str) -> list[int]:
     node = net.node_ids.index(clause.reference[1])
     system = river_system(net, node)
     return [d for d in range(len(net.dem_ids))
-            if net.dem_country[d] == country and int(net.dem_node[d]) in system]
+            if net.dem_country[d] == country and int(net.dem_node[d]) in system
+            and (clause.demands is None or net.dem_ids[d] in clause.demands)]
 
 
 def compile_rows(clauses: tuple[Clause, ...], basin: Basin, net: Network) -> list[ClauseRow]:
@@ -88,7 +92,8 @@ def compile_rows(clauses: tuple[Clause, ...], basin: Basin, net: Network) -> lis
         elif isinstance(clause, MinVolume):
             rows.append(ClauseRow(c, +1, tuple(flow_terms(net, node[clause.node])), "min_volume"))
         elif isinstance(clause, MaxWithdrawal):
-            rows.append(ClauseRow(c, -1, tuple(withdrawal_terms(net, clause.country, clause.sector)),
+            rows.append(ClauseRow(c, -1, tuple(withdrawal_terms(net, clause.country, clause.sector,
+                                                                 clause.demands)),
                                   "max_withdrawal"))
         elif isinstance(clause, Share):
             kind, ref = clause.reference

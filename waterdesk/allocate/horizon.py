@@ -323,7 +323,7 @@ def _window_terms(clause: object, c: int, win: int, ts: NDArray[np.int64], t0: i
     if isinstance(clause, MinVolume):
         return [(flow_terms(net, node[clause.node]), clause.min_mcm * cover - used.get("", 0.0), INF)]
     if isinstance(clause, MaxWithdrawal):
-        return [(withdrawal_terms(net, clause.country, clause.sector), -INF,
+        return [(withdrawal_terms(net, clause.country, clause.sector, clause.demands), -INF,
                  clause.max_mcm * cover - used.get("", 0.0))]
     if isinstance(clause, Release):
         k = res[clause.node]

@@ -192,6 +192,8 @@ class ShareClause(_ClauseBase):
     mode: Literal["cap", "entitlement", "exact"] = "entitlement"
     tolerance: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.0, description="exact mode: allowed deviation, as a fraction of the share")
+    demands: list[NodeId] | None = Field(
+        default=None, description="only these demands count (default: the country's demands on the river)")
 
 
 class MaxWithdrawalClause(_ClauseBase):
@@ -199,6 +201,8 @@ class MaxWithdrawalClause(_ClauseBase):
     country: Country | None = None
     sector: Literal["irrigation", "municipal", "industrial", "environment"] | None = None
     max_mcm: Annotated[float, Field(ge=0)]
+    demands: list[NodeId] | None = Field(
+        default=None, description="only these demands count (e.g. the main-stem offtakes an ICWC limit covers)")
 
 
 class SplitClause(_ClauseBase):

@@ -57,6 +57,7 @@ class Share(Clause):
     shares: dict[str, float] = field(default_factory=dict)
     mode: str = "entitlement"         # cap | entitlement | exact
     tolerance: float = 0.0
+    demands: tuple[str, ...] | None = None   # only these demands count
 
     @property
     def reference(self) -> tuple[str, str]:
@@ -74,6 +75,7 @@ class MaxWithdrawal(Clause):
     country: str | None = None
     sector: str | None = None
     max_mcm: float = 0.0
+    demands: tuple[str, ...] | None = None   # only these demands count
 
     def where(self) -> str:
         return " ".join(x for x in (self.country, self.sector) if x) + " withdrawals"
@@ -129,6 +131,8 @@ def from_fields(fields: dict[str, object]) -> Clause:
     else:
         data["months"] = tuple(months) if isinstance(months, list) else ()
     data["parties"] = tuple(data.get("parties") or ())  # type: ignore[arg-type]
+    if data.get("demands") is not None:
+        data["demands"] = tuple(data["demands"])  # type: ignore[arg-type]
     if data["kind"] == "min_flow":
         value = data["min_m3s"]
         data["min_m3s"] = tuple(value) if isinstance(value, list) else (float(value),) * 12  # type: ignore[arg-type]
