@@ -22,6 +22,7 @@ from waterdesk.errors import InfeasibleError, SolverError
 from waterdesk.kernels import realise, routing, step
 from waterdesk.model.network import KIND_CODE, Network, compile_network
 from waterdesk.model.scenario import Scenario
+from waterdesk.units import mcm_per_m3s
 
 F64 = NDArray[np.float64]
 log = logging.getLogger("waterdesk")
@@ -90,7 +91,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None) 
     n_t, n_n, n_r = len(steps), net.n_node, net.n_reach
     n_k, n_d = len(net.res_ids), len(net.dem_ids)
     days = steps.days
-    delta = days * 86_400.0 * 1e-6           # mcm per (m3 s-1) over each step
+    delta = mcm_per_m3s(days)                # mcm per (m3 s-1) over each step
     edges = np.concatenate([[0.0], np.cumsum(days)])
     local = local_inflows(scenario, net, steps)
     requests = demand_requests(scenario, net, steps)

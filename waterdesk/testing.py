@@ -14,6 +14,7 @@ import numpy as np
 import xarray as xr
 
 from waterdesk.calendar import make_steps
+from waterdesk.units import mcm_per_m3s
 
 
 def write_case(folder: str | Path, basin_toml: str, inflows: dict[str, list[float]],
@@ -63,7 +64,7 @@ def step_days(ds: xr.Dataset) -> np.ndarray:
 def node_balance(ds: xr.Dataset) -> np.ndarray:
     """Inflow - outflow - Δstorage - evaporation - consumption at every node and
     step [mcm], recomputed from the result's flows and storages only."""
-    dl = step_days(ds) * 0.0864  # mcm per m3 s-1 over the step
+    dl = mcm_per_m3s(step_days(ds))  # mcm per m3 s-1 over the step
     nodes = [str(n) for n in ds.node.values]
     idx = {n: i for i, n in enumerate(nodes)}
     bal = ds["local_inflow"].values * dl[:, None]

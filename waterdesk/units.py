@@ -1,6 +1,8 @@
 """Unit suffixes of file keys and conversions. Pure functions, no state."""
 from __future__ import annotations
 
+import numpy as np
+
 SECONDS_PER_DAY = 86_400.0
 #: file-key suffix -> unit, as in SPEC §3
 SUFFIX_UNITS: dict[str, str] = {
@@ -16,16 +18,9 @@ SUFFIX_UNITS: dict[str, str] = {
 RHO_G = 1000.0 * 9.81  # water density [kg m-3] x gravity [m s-2]
 
 
-def m3s_to_mcm(flow_m3s: float, days: float) -> float:
-    """Volume [mcm] of a steady flow [m3 s-1] over `days` days."""
-    return flow_m3s * days * SECONDS_PER_DAY * 1e-6
+MCM_PER_M3S_DAY = SECONDS_PER_DAY * 1e-6   # mcm moved by 1 m3 s-1 in one day (0.0864)
 
 
-def mcm_to_m3s(volume_mcm: float, days: float) -> float:
-    """Mean flow [m3 s-1] that moves `volume_mcm` [mcm] in `days` days."""
-    return volume_mcm * 1e6 / (days * SECONDS_PER_DAY)
-
-
-def evaporation_mcm(evap_mm: float, area_km2: float) -> float:
-    """Open-water evaporation [mcm] of `evap_mm` [mm] over `area_km2` [km2]."""
-    return evap_mm * 1e-3 * area_km2  # mm * 1e-3 m/mm * km2 * 1e6 m2/km2 * 1e-6 mcm/m3
+def mcm_per_m3s(days: "float | np.ndarray") -> "float | np.ndarray":
+    """Volume [mcm] that a steady 1 m3 s-1 moves in `days` days (scalar or array)."""
+    return days * MCM_PER_M3S_DAY

@@ -14,7 +14,6 @@ from waterdesk.calendar import NOMINAL_DAYS, is_step_start, make_steps
 from waterdesk.errors import Problem
 from waterdesk.model.basin import Basin, Demand, Reservoir, Sink
 from waterdesk.model.clauses import (
-    Clause,
     MaxWithdrawal,
     MinFlow,
     MinVolume,
@@ -24,6 +23,7 @@ from waterdesk.model.clauses import (
     Storage,
 )
 from waterdesk.model.scenario import InflowData, Scenario
+from waterdesk.units import mcm_per_m3s
 
 #: (kind, id or index, key) -> (path, line)
 Locator = Callable[[str, str | int, str | None], tuple[Path | str, int | None]]
@@ -374,10 +374,6 @@ def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
     return problems
 
 
-def kind_word(clause: Clause) -> str:
-    return clause.kind.replace("_", " ")
-
-
 def physical_conflicts(scenario: Scenario) -> list[tuple[str, str]]:
     """Hard minimums no operation could meet: more than all the water that enters the
     clause node's river system in a step (or window), plus all of its reservoirs' capacity.
@@ -391,7 +387,7 @@ def physical_conflicts(scenario: Scenario) -> list[tuple[str, str]]:
     if not inflow_ids or not len(steps):
         return []
     volume = scenario.inflows.on_steps(steps, inflow_ids) * scenario.inflow_factor(steps.month_index)[:, None]
-    volume = volume * (days * 0.0864)[:, None]                     # mcm per step
+    volume = volume * mcm_per_m3s(days)[:, None]                     # mcm per step
     system_of = _river_systems(basin)
     out: list[tuple[str, str]] = []
     for clause in scenario.clauses:
@@ -402,13 +398,13 @@ def physical_conflicts(scenario: Scenario) -> list[tuple[str, str]]:
         water = volume[:, cols].sum(axis=1) if cols else np.zeros(len(steps))
         stored = sum(r.capacity_mcm for r in basin.reservoirs if r.id in system)
         if isinstance(clause, MinFlow):
-            need = np.array([clause.min_m3s[m] for m in steps.month_index]) * days * 0.0864
+            need = np.array([clause.min_m3s[m] for m in steps.month_index]) * mcm_per_m3s(days)
             bad = np.flatnonzero(need > water.max() + stored + 1e-9)
             if bad.size:
                 t = int(bad[0])
-                out.append((clause.id, f"min_flow {need[t] / (days[t] * 0.0864):g} m3/s at {clause.node} "
+                out.append((clause.id, f"min_flow {need[t] / mcm_per_m3s(days[t]):g} m3/s at {clause.node} "
                             f"from {steps.start[t]} is more than all the water that can reach it "
-                            f"(at most {(water.max() + stored) / (days[t] * 0.0864):.4g} m3/s)"))
+                            f"(at most {(water.max() + stored) / mcm_per_m3s(days[t]):.4g} m3/s)"))
         else:
             w = make_windows(steps, clause.period, clause.months)
             for win in range(len(w)):

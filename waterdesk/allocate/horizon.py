@@ -30,7 +30,7 @@ from scipy import sparse
 from waterdesk.allocate.clauses import ClauseBook, ClauseRow, flow_terms, share_demands, withdrawal_terms
 from waterdesk.allocate.formulation import StepLP
 from waterdesk.kernels import realise, routing
-from waterdesk.model.clauses import MaxWithdrawal, MinFlow, MinVolume, Release, Share, Split, Storage
+from waterdesk.model.clauses import MaxWithdrawal, MinFlow, MinVolume, Release, Share, Storage
 from waterdesk.model.network import KIND_CODE, Network
 
 INF = float("inf")

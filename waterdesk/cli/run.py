@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from waterdesk.model.scenario import Scenario
 
 from waterdesk.cli import _options
+from waterdesk.units import mcm_per_m3s
 
 
 def _output_path(scenario: "Scenario", output: str | None, several: bool) -> Path:
@@ -85,7 +86,7 @@ def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
         lines += ["", f"{'reservoir':<16}{'end storage mcm':>17}{'spill mcm':>12}{'energy GWh':>12}"]
         days = (ds["time_bounds"].values[:, 1] - ds["time_bounds"].values[:, 0]) / np.timedelta64(1, "D")
         for k, name in enumerate(ds.reservoir.values):
-            spill_mcm = float((ds["spill"].values[:, k] * days * 0.0864).sum())
+            spill_mcm = float((ds["spill"].values[:, k] * mcm_per_m3s(days)).sum())
             lines.append(f"{str(name):<16}{float(ds['storage'].values[-1, k]):>17,.1f}"
                          f"{spill_mcm:>12,.1f}{float(ds['energy'].values[:, k].sum()):>12,.1f}")
     if ds.sizes.get("clause", 0):

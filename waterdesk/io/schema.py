@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from waterdesk.units import SUFFIX_UNITS
+
 Twelve = Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=12, max_length=12)]
 Curve = Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]], Field(min_length=2)]
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -426,6 +428,6 @@ def _closest_key(key: str, known: list[str]) -> str | None:
     return stems[0] if stems else None
 
 
-_SUFFIXES = ("_m3s", "_mcm", "_km2", "_mw", "_gwh", "_m", "_mm", "_days")
+_SUFFIXES = tuple(SUFFIX_UNITS)
 _TYPE_MISMATCH = ("must be a number", "must be a list", "must be a table", "must be text")
 _TWELVE = {"evaporation_mm", "monthly_mcm", "scale", "energy_target_gwh", "target_storage_mcm"}

@@ -113,9 +113,6 @@ class Basin:
     def node(self, node_id: str) -> Node:
         return self.nodes[self.node_index[node_id]]
 
-    def of_kind(self, cls: type[Node]) -> list[Node]:
-        return [n for n in self.nodes if isinstance(n, cls)]
-
     @property
     def reservoirs(self) -> list[Reservoir]:
         return [n for n in self.nodes if isinstance(n, Reservoir)]

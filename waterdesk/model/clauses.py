@@ -22,10 +22,6 @@ class Clause:
     description: str = ""
     parties: tuple[str, ...] = ()
 
-    @property
-    def season_months(self) -> tuple[int, ...]:
-        return self.months
-
 
 @dataclass(frozen=True)
 class MinFlow(Clause):
