@@ -39,6 +39,7 @@ __all__ = [
     "load_basin",
     "load_scenario",
     "run",
+    "compare",
     "open_result",
     "write_result",
     "WaterdeskError",
@@ -86,6 +87,21 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
     if output is not None:
         write_result(ds, output)
     return ds
+
+
+def compare(results: "object", by: str = "country", units: str = "mcm", force: bool = False) -> "object":
+    """Side-by-side totals per item and water year, with differences against the first
+    result (docs/ANALYSIS.md). `results`: {name: Dataset} or a list of result paths.
+
+    Raises
+    ------
+    InputError
+        for files that are not waterdesk results, or results of different basins
+        (unless ``force=True``).
+    """
+    from waterdesk.analysis.compare import compare as _compare
+
+    return _compare(results, by=by, units=units, force=force)  # type: ignore[arg-type]
 
 
 def open_result(path: str | Path) -> "xr.Dataset":

@@ -142,6 +142,10 @@ def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[s
     coords["clause"] = xr.Variable("clause", [c.id for c in clauses], {"long_name": "clause id"})
     coords["clause_kind"] = xr.Variable("clause", [c.kind for c in clauses])
     coords["clause_period"] = xr.Variable("clause", [c.period for c in clauses])
+    coords["clause_node"] = xr.Variable("clause", [str(getattr(c, "node", None) or "") for c in clauses],
+                                        {"long_name": "node a clause applies to (empty if none)"})
+    coords["clause_country"] = xr.Variable("clause", [str(getattr(c, "country", None) or "") for c in clauses],
+                                           {"long_name": "country whose withdrawals a max_withdrawal clause limits"})
     coords["clause_hard"] = xr.Variable("clause", np.array([c.hard for c in clauses], dtype=np.int8),
                                         {"long_name": "1 for a hard clause (a constraint)"})
     coords["clause_priority"] = xr.Variable("clause", np.array([c.priority or 0 for c in clauses],

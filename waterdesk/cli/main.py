@@ -58,9 +58,12 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     ctx.obj = {"quiet": quiet, "verbose": verbose, "debug": debug}
 
 
-from waterdesk.cli import basins, run, schema, validate  # noqa: E402  (register commands)
+from waterdesk.cli import basins, compare, ledger, report, run, schema, validate  # noqa: E402  (register commands)
 
 cli.add_command(run.run)
+cli.add_command(compare.compare)
+cli.add_command(ledger.ledger)
+cli.add_command(report.report)
 cli.add_command(validate.validate)
 cli.add_command(basins.basins)
 cli.add_command(schema.schema)

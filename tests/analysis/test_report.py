@@ -1,0 +1,229 @@
+"""`waterdesk report`: the HTML page, checked in a real headless Chromium.
+
+The browser test needs Debian's `chromium` (`apt-get install -y chromium chromium-driver`);
+without it, it is skipped and says why. The rest runs anywhere.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from click.testing import CliRunner
+
+import waterdesk as wd
+from waterdesk.analysis.report import report
+from waterdesk.cli.report import report as report_command
+
+ROOT = Path(__file__).resolve().parents[2]
+END = "2002-09-30"   # two water years: fast, and enough for every figure
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None
+
+
+@pytest.fixture(scope="module")
+def results() -> list[xr.Dataset]:
+    """The Chu-Talas 2000 agreement and the baseline over the same two water years."""
+    out = []
+    for name in ("agreement-2000", "baseline"):
+        scenario = wd.load_scenario(ROOT / "scenarios" / "chu-talas" / f"{name}.toml").replace(end=END)
+        out.append(wd.run(scenario))
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(results, tmp_path_factory) -> Path:
+    return report(results, tmp_path_factory.mktemp("report") / "report.html")
+
+
+class _Page(HTMLParser):
+    """Collects img/link/script attributes and the cell texts of each table by class."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict[str, str]] = []
+        self.refs: list[str] = []
+        self.scripts = 0
+        self.tables: list[tuple[dict[str, str], list[list[str]]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.refs += [v for k, v in a.items() if k in ("src", "href", "srcset", "data", "action")]
+        if tag == "img":
+            self.images.append(a)
+        elif tag == "script":
+            self.scripts += 1
+        elif tag == "table":
+            self.tables.append((a, []))
+        elif tag == "tr" and self.tables:
+            self.tables[-1][1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self.tables:
+            self.tables[-1][1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def table(self, cls: str, result: int | None = None) -> list[list[str]]:
+        for attrs, rows in self.tables:
+            wanted = result is None or attrs.get("data-result") == str(result)
+            if cls in attrs.get("class", "").split() and wanted:
+                return rows
+        raise AssertionError(f"no table {cls!r} (result {result})")
+
+
+def _parse(text: str) -> _Page:
+    parser = _Page()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+def _expected_figures(ds: xr.Dataset) -> int:
+    """storage (if reservoirs) + deliveries + calendar (if clauses) + gauges (if any)."""
+    return (1 + int(ds.sizes.get("reservoir", 0) > 0) + int(ds.sizes.get("clause", 0) > 0)
+            + int(bool((ds["node_kind"] == "gauge").any())))
+
+
+def test_the_page_loads_in_headless_chromium_with_its_figures_and_true_numbers(results, page, tmp_path):
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Chromium not installed (Debian: apt-get install -y chromium chromium-driver); "
+                    "the report is not checked in a browser")
+    profile = tmp_path / "profile"
+    profile.mkdir()
+    proc = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr",
+                           "--v=0", "--dump-dom",
+                           page.resolve().as_uri()], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert ":CONSOLE" not in proc.stderr, proc.stderr     # no console message: no page error
+    assert "<h1>waterdesk report" in dom and dom.rstrip().endswith("</html>"), dom[:500]
+    parsed = _parse(dom)
+
+    # figures: one set per result (agreement: storage, deliveries, calendar, gauges; baseline:
+    # no clauses, so no calendar) plus the comparison panel
+    assert [_expected_figures(ds) for ds in results] == [4, 3]
+    assert len(parsed.images) == 4 + 3 + 1
+    kinds = [img.get("data-figure") for img in parsed.images]
+    assert kinds == ["storage", "deliveries", "calendar", "gauges",
+                     "storage", "deliveries", "gauges", "comparison"]
+    for img in parsed.images:
+        src = img["src"]
+        assert src.startswith("data:image/png;base64,")
+        data = base64.b64decode(src.removeprefix("data:image/png;base64,"), validate=True)
+        assert data.startswith(PNG_MAGIC) and data.rstrip().endswith(b"IEND\xaeB`\x82")
+        assert len(data) > 10_000
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert width == 900 and height >= 250       # 9 in at 100 dpi
+        assert img.get("alt")
+
+    # nothing fetched from anywhere: no URL in any src/href, no script
+    assert parsed.scripts == 0
+    assert not [r for r in parsed.refs if not r.startswith(("data:image/png;base64,", "#"))]
+    assert not re.search(r"(src|href)\s*=\s*[\"']?\s*(https?:)?//", dom, re.IGNORECASE)
+
+    # the per-country table equals independent sums of the result variables
+    for r, ds in enumerate(results):
+        rows = parsed.table("countries", r)
+        assert rows[0][:4] == ["country", "requested (mcm)", "supplied (mcm)", "met (%)"]
+        by_country = {row[0]: row[1:] for row in rows[1:]}
+        assert set(by_country) == {str(c) for c in ds.country.values} | {"total"}
+        for country in ds.country.values:
+            mine = ds["demand_country"] == country
+            req = float(ds["requested"].where(mine).sum())
+            sup = float(ds["withdrawal_by_country"].sel(country=country).sum())
+            short = int(((ds["requested"] - ds["supplied"]).where(mine) > 1e-6).any("demand").sum())
+            assert by_country[str(country)] == [f"{req:,.1f}", f"{sup:,.1f}", f"{100 * sup / req:.1f}",
+                                                str(short)]
+        total_req, total_sup = float(ds["requested"].sum()), float(ds["supplied"].sum())
+        assert by_country["total"][:2] == [f"{total_req:,.1f}", f"{total_sup:,.1f}"]
+
+    # the agreement cuts KG's supply: the baseline minus the agreement is positive for KG
+    comp = {row[0]: row[1:] for row in parsed.table("comparison")[1:]}
+    kg = [float(ds["withdrawal_by_country"].sel(country="KG").sum()) for ds in results]
+    assert comp["KG"] == [f"{kg[0]:,.1f}", f"{kg[1]:,.1f}", f"{kg[1] - kg[0]:+,.1f}"]
+    assert kg[1] > kg[0]
+
+    # clause table: every clause, with windows met/total from clause_violation
+    clauses = parsed.table("clauses", None)
+    agreement = results[0]
+    assert [row[0] for row in clauses[1:]] == [str(c) for c in agreement.clause.values]
+    for row, c in zip(clauses[1:], agreement.clause.values):
+        v = agreement["clause_violation"].sel(clause=c).values
+        v = v[~np.isnan(v)]
+        assert row[3] == f"{int((v <= 1e-6).sum())}/{v.size}"
+
+    # provenance in the header
+    for key in ("scenario_sha256", "waterdesk_version", "solver"):
+        assert str(agreement.attrs[key]) in dom
+
+
+def test_report_writes_atomically_and_deterministically(results, tmp_path):
+    target = tmp_path / "r.html"
+    assert report(results[:1], target) == target
+    assert not list(tmp_path.glob("*.part"))
+    first = target.read_bytes()
+    report(results[:1], target)
+    assert target.read_bytes() == first                   # same inputs, same bytes
+    assert first.count(b"data:image/png;base64,") == _expected_figures(results[0])
+    assert b'id="comparison"' not in first                # one result: no comparison panel
+
+
+def test_a_failed_report_leaves_neither_page_nor_part(results, tmp_path):
+    target = tmp_path / "r.html"
+    broken = results[0].drop_vars("supplied")
+    with pytest.raises(KeyError):
+        report([broken], target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_writes_the_page_from_result_files(results, tmp_path):
+    a, b = wd.write_result(results[0], tmp_path / "a.nc"), wd.write_result(results[1], tmp_path / "b.nc")
+    out = tmp_path / "page.html"
+    res = CliRunner().invoke(report_command, [str(a), str(b), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text(encoding="utf-8")
+    assert text.count('<img class="figure"') == 8
+    assert 'id="comparison"' in text and ">a: " in text and ">b: " in text   # labelled by file name
+
+
+def test_cli_exits_2_with_one_line_per_bad_file(results, tmp_path):
+    good = wd.write_result(results[0], tmp_path / "good.nc")
+    garbage = tmp_path / "garbage.nc"
+    garbage.write_text("not netcdf\n")
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(foreign)
+    out = tmp_path / "page.html"
+    res = CliRunner().invoke(report_command, [str(good), str(garbage), str(foreign),
+                                              str(tmp_path / "missing.nc"), "-o", str(out)])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 3, res.output
+    assert any("garbage.nc" in ln and "not a readable NetCDF" in ln for ln in lines)
+    assert any("foreign.nc" in ln and "not a waterdesk result" in ln for ln in lines)
+    assert any("missing.nc" in ln and "file not found" in ln for ln in lines)
+    assert "Traceback" not in res.output
+    assert not out.exists() and not list(tmp_path.glob("*.part"))

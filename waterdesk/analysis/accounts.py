@@ -1,0 +1,397 @@
+"""Commission accounts from a result Dataset (SPEC §8): the compliance ledger, equity and
+outcome measures. Pure functions of the Dataset; nothing is read or written here.
+
+Every number is a plain sum (or max, min) of the result variables over the steps of a
+water year (Oct-Sep, named by the calendar year it ends in; a step belongs to the water
+year of its start date) or over a clause's windows. Definitions: docs/ANALYSIS.md.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from waterdesk.calendar import water_year
+from waterdesk.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from waterdesk.model.scenario import Scenario
+
+__all__ = ["Column", "Table", "ledger", "outcomes", "jain_index", "UNITS", "VIOLATION_TOL_MCM"]
+
+#: volume unit -> mcm per unit
+UNITS = {"mcm": 1.0, "km3": 1000.0}
+#: a window is violated when its violation exceeds this [mcm]
+VIOLATION_TOL_MCM = 1e-6
+#: a month is a shortage month when the shortage exceeds this [mcm]
+SHORTAGE_TOL_MCM = 1e-6
+MCM_PER_M3S_DAY = 0.0864
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: `name` (a key word), `unit` ("" if none); `result` and `difference`
+    tag the columns of a comparison (value of result X, or X minus the first result)."""
+
+    name: str
+    unit: str = ""
+    kind: str = "float"          # str | int | float | pct | index | price
+    result: str | None = None
+    difference: bool = False
+
+    @property
+    def key(self) -> str:
+        """Explicit key: name, unit suffix, result tag (`delivered_mcm`, `delivered_mcm:B-A`)."""
+        key = f"{self.name}_{self.unit}" if self.unit else self.name
+        if self.result is not None:
+            key += f":{self.result}"
+        return key
+
+    @property
+    def header(self) -> str:
+        """Human header with its unit: `delivered (mcm)`, `delivered (mcm) B-A`."""
+        text = f"{self.name.replace('_', ' ')} ({self.unit})" if self.unit else self.name.replace("_", " ")
+        if self.result is not None:
+            text += f" {self.result}"
+        return text
+
+
+@dataclass
+class Table:
+    """A titled table: columns and rows (lists of values; NaN or None where there is none)."""
+
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[list[Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def column(self, key: str) -> list[Any]:
+        """All values of the column with this key (`Column.key`)."""
+        i = [c.key for c in self.columns].index(key)
+        return [row[i] for row in self.rows]
+
+    def records(self) -> list[dict[str, Any]]:
+        """Rows as dicts keyed by `Column.key`, NaN as None (JSON-ready)."""
+        return [{c.key: _plain(v) for c, v in zip(self.columns, row)} for row in self.rows]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.name, "title": self.title,
+                "columns": [{"key": c.key, "name": c.name, "unit": c.unit,
+                             **({"result": c.result, "difference": c.difference} if c.result is not None else {})}
+                            for c in self.columns],
+                "rows": self.records(), "notes": list(self.notes)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+    def to_csv(self) -> str:
+        """Header row with units, one row per line; full precision, empty cell for none."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([c.header for c in self.columns])
+        for row in self.rows:
+            writer.writerow(["" if _missing(v) else (repr(float(v)) if isinstance(v, float) else v)
+                             for v in row])
+        return out.getvalue()
+
+    def to_text(self) -> str:
+        """An aligned table with its title, units in every header, and notes."""
+        cells = [[_fmt(v, c) for c, v in zip(self.columns, row)] for row in self.rows]
+        heads = [c.header for c in self.columns]
+        widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(heads)]
+        left = [c.kind == "str" for c in self.columns]
+
+        def line(values: Sequence[str]) -> str:
+            return "  ".join(v.ljust(w) if lf else v.rjust(w)
+                             for v, w, lf in zip(values, widths, left)).rstrip()
+
+        lines = [self.title, line(heads)] + [line(r) for r in cells]
+        if not self.rows:
+            lines.append("(none)")
+        return "\n".join(lines + self.notes)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _plain(v: Any) -> Any:
+    if _missing(v):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    return v
+
+
+def _fmt(v: Any, col: Column) -> str:
+    if _missing(v):
+        return "-"
+    if col.kind == "str":
+        return str(v)
+    if col.kind == "int":
+        return f"{int(v):d}"
+    if col.kind == "pct":
+        return f"{float(v):.1f}"
+    if col.kind in ("index", "price"):
+        return f"{float(v):.3g}" if col.kind == "price" else f"{float(v):.3f}"
+    if col.unit == "km3":
+        return f"{float(v):,.3f}"
+    return f"{float(v):,.1f}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def check_units(units: str) -> float:
+    """mcm per unit, or InputError."""
+    if units not in UNITS:
+        raise InputError([Problem("units", None, "", f"unknown units {units!r}; use mcm or km3")])
+    return UNITS[units]
+
+
+def step_water_year(ds: "xr.Dataset") -> NDArray[np.int64]:
+    """Water year of each step (of its start date)."""
+    return water_year(ds["time"].values.astype("datetime64[D]"))
+
+
+def water_years(ds: "xr.Dataset") -> list[int]:
+    return [int(y) for y in np.unique(step_water_year(ds))]
+
+
+def step_days(ds: "xr.Dataset") -> NDArray[np.float64]:
+    bounds = ds["time_bounds"].values
+    return np.asarray((bounds[:, 1] - bounds[:, 0]) / np.timedelta64(1, "D"), dtype=np.float64)
+
+
+def _strs(values: Any) -> list[str]:
+    return [str(v) for v in np.asarray(values)]
+
+
+def _pct(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole > SHORTAGE_TOL_MCM else math.nan
+
+
+# --------------------------------------------------------------------------- ledger
+
+def country_caps(scenario: "Scenario") -> dict[str, str]:
+    """clause id -> country, for the `max_withdrawal` clauses that cap a whole country
+    (a country and no sector). The result file does not record a clause's country, so the
+    ledger applies such caps only when it is told them (from the scenario)."""
+    from waterdesk.model.clauses import MaxWithdrawal
+
+    return {c.id: c.country for c in scenario.clauses
+            if isinstance(c, MaxWithdrawal) and c.country and not c.sector}
+
+
+def entitlement_steps(ds: "xr.Dataset", country: str, caps: Mapping[str, str] | None = None
+                      ) -> NDArray[np.float64]:
+    """A country's entitlement per step [mcm]: its demands' requested volume, scaled down in
+    each window of a `max_withdrawal` clause of the country (`caps`: clause id -> country)
+    whose requests exceed the window's limit (`clause_required`), so the window sums to it."""
+    mine = np.asarray(ds["demand_country"].values).astype(str) == country
+    ent: NDArray[np.float64] = np.asarray(np.asarray(ds["requested"].values)[:, mine].sum(axis=1),
+                                          dtype=np.float64)
+    if not caps or not ds.sizes.get("clause", 0):
+        return ent
+    start = ds["time"].values
+    clause_ids = _strs(ds["clause"].values)
+    for c, cid in enumerate(clause_ids):
+        if caps.get(cid) != country or str(ds["clause_kind"].values[c]) != "max_withdrawal":
+            continue
+        for w in range(ds.sizes["window"]):
+            ws, we = ds["window_start"].values[w, c], ds["window_end"].values[w, c]
+            if np.isnat(ws):
+                continue
+            inside = (start >= ws) & (start < we)
+            limit = float(ds["clause_required"].values[w, c])
+            total = float(ent[inside].sum())
+            if total > limit and total > 0:
+                ent[inside] *= max(limit, 0.0) / total
+    return ent
+
+
+def ledger(ds: "xr.Dataset", units: str = "mcm", caps: Mapping[str, str] | None = None,
+           scenario: "Scenario | None" = None) -> dict[str, Table]:
+    """The compliance ledger of a result.
+
+    Returns ``{"parties": Table, "clauses": Table}``:
+
+    parties : per country and water year, entitlement (requested volume of the country's
+        demands, capped by its `max_withdrawal` clauses when `caps` or `scenario` name
+        them), delivered (`withdrawal_by_country`), deviation = delivered - entitlement,
+        and the running balance (deviations summed over the water years so far).
+    clauses : per clause, windows met and violated (violation > 1e-6 mcm), the worst
+        violation and the start of its window, the total violation, and the largest
+        shadow price over the windows (NaN in step mode).
+    """
+    per = check_units(units)
+    if scenario is not None and caps is None:
+        caps = country_caps(scenario)
+    if caps is None and "clause_country" in ds.coords:
+        # results record whose limit a max_withdrawal clause is
+        caps = {str(c): str(k) for c, k, kind in zip(ds.clause.values, ds["clause_country"].values,
+                                                       ds["clause_kind"].values)
+                if kind == "max_withdrawal" and str(k)}
+    wy = step_water_year(ds)
+    years = water_years(ds)
+    delivered_all = np.asarray(ds["withdrawal_by_country"].values, dtype=float)
+    parties = Table("parties", f"Ledger per party and water year (Oct-Sep) [{units}]", [
+        Column("country", kind="str"), Column("water_year", kind="int"),
+        Column("entitlement", units), Column("delivered", units), Column("deviation", units),
+        Column("balance", units)])
+    for k, country in enumerate(_strs(ds["country"].values)):
+        ent = entitlement_steps(ds, country, caps)
+        balance = 0.0
+        for year in years:
+            steps = wy == year
+            e = float(ent[steps].sum())
+            d = float(delivered_all[steps, k].sum())
+            balance += d - e
+            parties.rows.append([country, year, e / per, d / per, (d - e) / per, balance / per])
+    parties.notes.append("entitlement: requested volume of the country's demands"
+                         + (", capped by its max_withdrawal clauses" if caps else "")
+                         + "; deviation = delivered - entitlement; balance: deviations carried over the water years")
+    return {"parties": parties, "clauses": clause_ledger(ds, units)}
+
+
+def clause_ledger(ds: "xr.Dataset", units: str = "mcm") -> Table:
+    """Per clause: windows met/violated, worst violation and its window, total, largest price."""
+    per = check_units(units)
+    table = Table("clauses", f"Clause compliance [{units}]", [
+        Column("clause", kind="str"), Column("kind", kind="str"), Column("type", kind="str"),
+        Column("windows", kind="int"), Column("windows_met", kind="int"),
+        Column("windows_violated", kind="int"), Column("worst_violation", units),
+        Column("worst_window_start", kind="str"), Column("total_violation", units),
+        Column("largest_shadow_price", "mcm/mcm", kind="price")])
+    for c, cid in enumerate(_strs(ds["clause"].values) if ds.sizes.get("clause", 0) else []):
+        violation = np.asarray(ds["clause_violation"].values[:, c], dtype=float)
+        valid = ~np.isnan(violation)
+        bad = valid & (violation > VIOLATION_TOL_MCM)
+        hard = int(ds["clause_hard"].values[c])
+        typ = "hard" if hard else f"soft p{int(ds['clause_priority'].values[c])}"
+        prices = np.asarray(ds["clause_shadow_price"].values[:, c], dtype=float)
+        price = float(np.nanmax(prices)) if np.isfinite(prices).any() else math.nan
+        if bad.any():
+            w = int(np.nanargmax(violation))
+            worst, when = float(violation[w]) / per, str(ds["window_start"].values[w, c])[:10]
+        else:
+            worst, when = 0.0, None
+        table.rows.append([cid, str(ds["clause_kind"].values[c]), typ, int(valid.sum()),
+                           int((valid & ~bad).sum()), int(bad.sum()), worst, when,
+                           float(violation[valid].sum()) / per, price])
+    table.notes.append(f"violated: violation > {VIOLATION_TOL_MCM:g} mcm; shadow price: priority-weighted "
+                       "shortage per mcm (horizon mode; '-' in step mode)")
+    return table
+
+
+# --------------------------------------------------------------------------- outcomes
+
+def jain_index(values: Sequence[float]) -> float:
+    """Jain's fairness index J = (Σx)² / (n·Σx²) of the finite values: 1 when all are equal,
+    1/n when one has everything. NaN when there are none; 1 when all are 0 (equal)."""
+    x = np.asarray([v for v in values if not _missing(v)], dtype=float)
+    if not len(x):
+        return math.nan
+    sq = float((x * x).sum())
+    if sq == 0.0:
+        return 1.0
+    return float(x.sum()) ** 2 / (len(x) * sq)
+
+
+def _groups(ds: "xr.Dataset") -> list[tuple[str, str, NDArray[np.bool_]]]:
+    """(group, item, mask of demands): each country, then each sector."""
+    dem_country = np.asarray(ds["demand_country"].values).astype(str)
+    dem_sector = np.asarray(ds["demand_sector"].values).astype(str)
+    out = [("country", c, dem_country == c) for c in _strs(ds["country"].values)]
+    out += [("sector", s, dem_sector == s) for s in dict.fromkeys(dem_sector.tolist())]
+    return out
+
+
+def demand_met(ds: "xr.Dataset", units: str = "mcm") -> Table:
+    """Per country and per sector and water year: requested, supplied, % met, the worst
+    calendar month (% met) and the number of shortage months."""
+    per = check_units(units)
+    wy = step_water_year(ds)
+    month = ds["time"].values.astype("datetime64[M]")
+    req = np.asarray(ds["requested"].values, dtype=float)
+    sup = np.asarray(ds["supplied"].values, dtype=float)
+    short = np.asarray(ds["shortage"].values, dtype=float)
+    table = Table("demand_met", f"Demand met per country and sector and water year [{units}]", [
+        Column("group", kind="str"), Column("item", kind="str"), Column("water_year", kind="int"),
+        Column("requested", units), Column("supplied", units), Column("met", "%", kind="pct"),
+        Column("worst_month", kind="str"), Column("worst_month_met", "%", kind="pct"),
+        Column("shortage_months", kind="int")])
+    for group, item, mask in _groups(ds):
+        for year in water_years(ds):
+            steps = wy == year
+            r, s = float(req[steps][:, mask].sum()), float(sup[steps][:, mask].sum())
+            worst, worst_pct, n_short = None, math.nan, 0
+            for m in np.unique(month[steps]):
+                in_m = steps & (month == m)
+                rm, sm = float(req[in_m][:, mask].sum()), float(sup[in_m][:, mask].sum())
+                if float(short[in_m][:, mask].sum()) > SHORTAGE_TOL_MCM:
+                    n_short += 1
+                pm = _pct(sm, rm)
+                if not math.isnan(pm) and (math.isnan(worst_pct) or pm < worst_pct):
+                    worst, worst_pct = str(m), pm
+            table.rows.append([group, item, year, r / per, s / per, _pct(s, r), worst, worst_pct, n_short])
+    table.notes.append(f"met = supplied / requested; worst month: lowest % met of a calendar month; "
+                       f"shortage month: shortage > {SHORTAGE_TOL_MCM:g} mcm")
+    return table
+
+
+def equity(ds: "xr.Dataset") -> Table:
+    """Jain's index of the countries' % met, per water year and over the whole run."""
+    wy = step_water_year(ds)
+    req = np.asarray(ds["requested"].values, dtype=float)
+    sup = np.asarray(ds["supplied"].values, dtype=float)
+    countries = [(item, mask) for group, item, mask in _groups(ds) if group == "country"]
+    table = Table("equity", "Equity across countries (Jain's index of % met)", [
+        Column("water_year", kind="str"), Column("countries", kind="int"),
+        Column("lowest_met", "%", kind="pct"), Column("highest_met", "%", kind="pct"),
+        Column("jain_index", "1", kind="index")])
+    periods = [(str(y), wy == y) for y in water_years(ds)] + [("all", np.ones(len(wy), dtype=bool))]
+    for label, steps in periods:
+        met = [_pct(float(sup[steps][:, m].sum()), float(req[steps][:, m].sum())) for _, m in countries]
+        met = [v for v in met if not math.isnan(v)]
+        table.rows.append([label, len(met), min(met) if met else math.nan, max(met) if met else math.nan,
+                           jain_index(met)])
+    table.notes.append("J = (sum x)^2 / (n sum x^2) over the n countries with a request, x = % met: "
+                       "1 = all equal, 1/n = one country gets everything")
+    return table
+
+
+def reservoirs(ds: "xr.Dataset", units: str = "mcm") -> Table:
+    """Per reservoir and water year: storage at the end of the water year's last step in
+    the run, spill volume and energy."""
+    per = check_units(units)
+    wy = step_water_year(ds)
+    spill_mcm = np.asarray(ds["spill"].values, dtype=float) * (step_days(ds) * MCM_PER_M3S_DAY)[:, None]
+    table = Table("reservoirs", f"Reservoir outcomes per water year [{units}, GWh]", [
+        Column("reservoir", kind="str"), Column("water_year", kind="int"),
+        Column("end_storage", units), Column("spill", units), Column("energy", "GWh")])
+    for k, name in enumerate(_strs(ds["reservoir"].values) if ds.sizes.get("reservoir", 0) else []):
+        for year in water_years(ds):
+            steps = np.flatnonzero(wy == year)
+            table.rows.append([name, year, float(ds["storage"].values[steps[-1], k]) / per,
+                               float(spill_mcm[steps, k].sum()) / per,
+                               float(np.asarray(ds["energy"].values)[steps, k].sum())])
+    table.notes.append("end storage: at the end of the water year's last step in the run; "
+                       "spill = spill flow x step length")
+    return table
+
+
+def outcomes(ds: "xr.Dataset", units: str = "mcm") -> dict[str, Table]:
+    """Equity and outcome measures: ``{"demand_met", "equity", "reservoirs"}`` tables."""
+    return {"demand_met": demand_met(ds, units), "equity": equity(ds), "reservoirs": reservoirs(ds, units)}

@@ -1,0 +1,43 @@
+"""`waterdesk compare A.nc B.nc [C.nc ...] --by ... --format ... [--units ...] [-o diff.nc] [--force]`."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from waterdesk.cli.ledger import format_option, render, units_option
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--by", type=click.Choice(["country", "demand", "clause", "reservoir"]), default="country",
+              show_default=True, help="What each row is.")
+@format_option
+@units_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the values and differences as NetCDF.")
+@click.option("--force", is_flag=True, help="Compare results of different basins.")
+def compare(results: tuple[str, ...], by: str, fmt: str, units: str, output: str | None, force: bool) -> None:
+    """Side-by-side totals of RESULTS per item and water year, and differences against the first."""
+    from waterdesk.analysis.compare import compare as _compare, to_dataset
+    from waterdesk.errors import InputError, Problem
+
+    if len(results) < 2:
+        raise InputError([Problem("compare", None, "", f"needs at least two result files, got {len(results)}")])
+    table = _compare(list(results), by=by, units=units, force=force)
+    if output:
+        _write(to_dataset(table), Path(output))
+    click.echo(render([table], fmt, units))
+
+
+def _write(ds: "object", path: Path) -> None:
+    """Write atomically: `<path>.part`, then rename (a comparison is not a result file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    try:
+        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4")  # type: ignore[attr-defined]
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
