@@ -84,6 +84,10 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
         scenario = load_scenario(scenario)  # type: ignore[arg-type]
     sim = simulate(scenario, progress=progress)  # type: ignore[arg-type]
     ds = to_dataset(sim, __version__)
+    if getattr(scenario, "exchange", None):
+        from waterdesk.analysis.exchange import with_exchange_account
+
+        ds = with_exchange_account(scenario, ds, lambda sc: to_dataset(simulate(sc), __version__))  # type: ignore[arg-type]
     if output is not None:
         write_result(ds, output)
     return ds

@@ -272,6 +272,14 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
     data = scenario.inflows
     problems += inflow_coverage(scenario.basin, data)
     problems += validate_clauses(scenario, locate)
+    if scenario.exchange:
+        ids = {c.id for c in scenario.clauses}
+        hydro = {r.id for r in scenario.basin.reservoirs if r.has_hydropower}
+        if scenario.exchange["clause"] not in ids:
+            add("clause", "exchange.clause", f"no clause {scenario.exchange['clause']!r} in this scenario", "exchange")
+        if scenario.exchange["reservoir"] not in hydro:
+            add("reservoir", "exchange.reservoir",
+                f"{scenario.exchange['reservoir']!r} is not a reservoir with hydropower", "exchange")
     if len(data.start) == 0 or data.start[0] > steps.start[0] or data.end[-1] < steps.end[-1]:
         have = f"{data.start[0]} to {data.end[-1] - np.timedelta64(1, 'D')}" if len(data.start) else "nothing"
         problems.append(Problem(data.source, None, "time",

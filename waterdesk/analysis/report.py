@@ -482,6 +482,20 @@ def _ledger_html(ds: "xr.Dataset") -> str:
     return _table(head, rows, "ledger")
 
 
+def _exchange_html(ds: "xr.Dataset", label: str) -> str:
+    """The exchange account (waterdesk.analysis.exchange) as an HTML table, or ''."""
+    from waterdesk.analysis.exchange import exchange_table
+
+    table = exchange_table(ds, label)
+    if table is None:
+        return ""
+    head = [c.header for c in table.columns]
+    rows = [[(_num(v) if isinstance(v, float) else str(v), "num" if isinstance(v, float) else "")
+             for v in row] for row in table.rows]
+    notes = "".join(f'<p class="note">{_e(n)}</p>' for n in table.notes)
+    return f'<p class="note">{_e(ds.attrs.get("exchange", ""))}</p>' + _table(head, rows, "exchange") + notes
+
+
 def _section(label: str, ds: "xr.Dataset", r: int) -> str:
     title = ds.attrs.get("title", label)
     anchor = f"result-{r}"
@@ -508,6 +522,9 @@ def _section(label: str, ds: "xr.Dataset", r: int) -> str:
     parts += ["<h3>Ledger per party and water year (mcm)</h3>", _ledger_html(ds),
               '<p class="note">entitlement: requested volume, capped by the max_withdrawal clauses of '
               "the country; balance: deviations carried over the water years (docs/ANALYSIS.md).</p>"]
+    exchange = _exchange_html(ds, label)
+    if exchange:
+        parts += ["<h3>Energy-water exchange account</h3>", exchange]
     kinds = np.asarray(ds["node_kind"].values).astype(str) if "node_kind" in ds.coords else np.array([])
     gauges = [int(i) for i in np.flatnonzero(kinds == "gauge")]
     if gauges:

@@ -28,7 +28,16 @@ def compare(results: tuple[str, ...], by: str, fmt: str, units: str, output: str
     table = _compare(list(results), by=by, units=units, force=force)
     if output:
         _write(to_dataset(table), Path(output))
-    click.echo(render([table], fmt, units))
+    tables = [table]
+    if fmt == "text":   # results of runs with an [exchange] account show it below the comparison
+        import waterdesk as wd
+        from waterdesk.analysis.exchange import exchange_table
+
+        for path in results:
+            extra = exchange_table(wd.open_result(path), Path(path).stem)
+            if extra is not None:
+                tables.append(extra)
+    click.echo(render(tables, fmt, units))
 
 
 def _write(ds: "object", path: Path) -> None:

@@ -252,6 +252,7 @@ def load_scenario(path: str | Path) -> Scenario:
         inflow_scale=scale, demand_scale=parsed.demands.scale,
         output_path=output,  # relative to the working directory, like any CLI output
         clauses=tuple(clause_from_fields(c.model_dump()) for c in parsed.clause),
+        exchange=parsed.exchange.model_dump() if parsed.exchange else None,
         path=path, inputs_sha256=sha.hexdigest(),
     )
     scenario_locate = _locator(doc)

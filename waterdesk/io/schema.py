@@ -242,12 +242,23 @@ class Output(_Strict):
     path: str | None = None
 
 
+class Exchange(_Strict):
+    """Energy-water exchange account (1998 Syr Darya framework): the winter energy a
+    reservoir forgoes because of a clause, the summer water it sends downstream, and the
+    compensation owed at `price_per_gwh`."""
+    clause: NodeId = Field(description="id of the clause whose cost is accounted (e.g. a summer release)")
+    reservoir: NodeId = Field(description="the hydropower reservoir that forgoes energy")
+    price_per_gwh: Annotated[float, Field(ge=0)] = Field(description="compensation per GWh foregone")
+    currency: str = Field(default="USD", description="unit of the price: a currency or a fuel (e.g. t coal)")
+
+
 class ScenarioFile(_Strict):
     scenario: ScenarioInfo
     inflows: Inflows = Field(default_factory=Inflows)
     demands: Demands = Field(default_factory=Demands)
     output: Output = Field(default_factory=Output)
     clause: list[Clause] = Field(default_factory=list)
+    exchange: Exchange | None = None
 
 
 def json_schema(kind: str) -> dict[str, Any]:

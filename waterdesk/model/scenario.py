@@ -71,6 +71,7 @@ class Scenario:
     demand_scale: float | dict[str, float] = 1.0
     output_path: Path | None = None
     clauses: tuple[Clause, ...] = ()
+    exchange: dict[str, Any] | None = None   # [exchange]: clause, reservoir, price_per_gwh, currency
     path: Path | None = None
     inputs_sha256: str = ""
 
