@@ -227,3 +227,23 @@ def test_cli_exits_2_with_one_line_per_bad_file(results, tmp_path):
     assert any("missing.nc" in ln and "file not found" in ln for ln in lines)
     assert "Traceback" not in res.output
     assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_the_page_in_km3(tmp_path):
+    """--units km3: the same page with every volume divided by 1000 and said in km3,
+    figures included (no 'mcm' left outside the images)."""
+    import base64
+    import re
+
+    import waterdesk as wd
+    from waterdesk.analysis.report import report
+
+    scenario = wd.load_scenario("scenarios/chu-talas/agreement-2000.toml").replace(end="2002-09-30")
+    ds = wd.run(scenario)
+    page = report([ds], tmp_path / "k.html", units="km3").read_text()
+    images = re.findall(r'data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert images and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    assert "mcm" not in text and "km3" in text
+    kg = float(ds["requested"].where(ds["demand_country"] == "KG").sum()) / 1000.0
+    assert f"<td>KG</td><td class=\"num\">{kg:,.3f}</td>" in text

@@ -194,9 +194,16 @@ def _min_flow_nodes(ds: "xr.Dataset") -> dict[str, str]:
 
 # ----------------------------------------------------------------------------- figures
 
+_VOLUME_UNIT = "mcm"      # the page's volume unit while `render` runs ("mcm" or "km3")
+
+
 def _png(fig: Any) -> str:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
 
+    if _VOLUME_UNIT != "mcm":   # figures are labelled in mcm; say the page's unit instead
+        for text in fig.findobj(Text):
+            text.set_text(text.get_text().replace("mcm", _VOLUME_UNIT))
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
@@ -393,7 +400,9 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _num(value: float | None, fmt: str = ",.1f") -> str:
+def _num(value: float | None, fmt: str = "") -> str:
+    """A number for a table cell: one decimal in mcm, three in km3."""
+    fmt = fmt or (",.3f" if _VOLUME_UNIT == "km3" else ",.1f")
     return "-" if value is None or not np.isfinite(value) else format(value, fmt)
 
 
@@ -565,8 +574,47 @@ def _comparison_html(labelled: list[tuple[str, "xr.Dataset"]]) -> str:
             + "</section>")
 
 
-def render(results: Sequence[Any]) -> str:
-    """The report page as a string (see `report`)."""
+def _in_km3(ds: "xr.Dataset") -> "xr.Dataset":
+    """The result with every variable and coordinate in mcm converted to km3."""
+    out = ds.copy()
+    for name in list(out.data_vars) + list(out.coords):
+        var = out[name]
+        if var.attrs.get("units") == "mcm" and var.dtype.kind == "f":
+            converted = var * 1e-3
+            converted.attrs = {**var.attrs, "units": "km3"}
+            if name in out.coords:
+                out = out.assign_coords({name: converted})
+            else:
+                out[name] = converted
+    return out
+
+
+def render(results: Sequence[Any], units: str = "mcm") -> str:
+    """The report page as a string (see `report`); volumes in `units` (mcm or km3)."""
+    global TOL, _VOLUME_UNIT
+
+    if units not in ("mcm", "km3"):
+        raise ValueError(f"units must be mcm or km3, got {units!r}")
+    if units == "mcm":
+        return _render(results)
+    saved = TOL, _VOLUME_UNIT
+    TOL, _VOLUME_UNIT = TOL * 1e-3, "km3"        # the same 1e-6 mcm threshold, in km3
+    try:
+        labelled = [(label, _in_km3(ds)) for label, ds in _load(results)]
+        for label, ds in labelled:
+            ds.attrs["report_label"] = label
+        page = _render([ds for _, ds in labelled])
+    finally:
+        TOL, _VOLUME_UNIT = saved
+    # headings and notes outside the embedded images speak of the page's unit
+    pieces = page.split("data:image/png;base64,")
+    head = [pieces[0]] + [p[p.index('"'):] if '"' in p else p for p in pieces[1:]]
+    data = [""] + [p[: p.index('"')] if '"' in p else "" for p in pieces[1:]]
+    fixed = [h.replace("mcm (million m³)", "km3 (10⁹ m³)").replace("mcm", "km3") for h in head]
+    return fixed[0] + "".join("data:image/png;base64," + d + h for d, h in zip(data[1:], fixed[1:]))
+
+
+def _render(results: Sequence[Any]) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -595,7 +643,7 @@ def render(results: Sequence[Any]) -> str:
             + nav + "".join(sections) + comparison + "</body></html>\n")
 
 
-def report(results: Sequence[Any], path: str | os.PathLike[str]) -> Path:
+def report(results: Sequence[Any], path: str | os.PathLike[str], units: str = "mcm") -> Path:
     """Write one self-contained HTML report of `results` to `path`; returns the path.
 
     Parameters
@@ -609,7 +657,7 @@ def report(results: Sequence[Any], path: str | os.PathLike[str]) -> Path:
     """
     if not isinstance(results, (list, tuple)):
         results = [results]
-    page = render(results)
+    page = render(results, units)
     target = Path(path)
     part = target.with_name(target.name + ".part")
     try:

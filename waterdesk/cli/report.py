@@ -12,9 +12,11 @@ from waterdesk.cli import _options
 @click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="report.html",
               show_default=True, help="HTML file to write (atomically).")
+@click.option("--units", type=click.Choice(["mcm", "km3"]), default="mcm", show_default=True,
+              help="Volume unit of the page's tables and figures.")
 @_options.quiet
 @click.pass_context
-def report(ctx: click.Context, results: tuple[str, ...], output: str, quiet: bool) -> None:
+def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str, quiet: bool) -> None:
     """Write an HTML report of RESULT files (NetCDF written by `waterdesk run`).
 
     One page, figures embedded, no network needed: provenance, supply per country,
@@ -37,6 +39,6 @@ def report(ctx: click.Context, results: tuple[str, ...], output: str, quiet: boo
             click.echo(str(problem), err=True)
         raise SystemExit(2)
     labelled = [ds.assign_attrs(report_label=Path(p).stem) for ds, p in zip(opened, results)]
-    target = write_report(labelled, output)
+    target = write_report(labelled, output, units=units)
     if not _options.is_quiet(ctx, quiet):
         click.echo(f"wrote {target} ({len(opened)} result{'s' if len(opened) > 1 else ''})")
