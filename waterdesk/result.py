@@ -133,6 +133,22 @@ def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[s
                      "(per mcm less that a cap allows)",
         "comment": "horizon mode only (NaN in step mode); shortage of the top priority level counts "
                    "1, each level below 1/100 of the one above; 0 when the clause does not bind"})
+    countries = list(sim.scenario.basin.countries)
+    party = np.full((n_win, len(clauses), len(countries)), np.nan)
+    if book is not None:
+        for (c, win, country), value in book.party_required.items():
+            party[win, c, countries.index(country)] = value
+    out["clause_party_required"] = xr.Variable(("window", "clause", "country"), party, {
+        "units": "mcm", "long_name": "what a share clause allots each party over the window "
+                                     "(entitlement mode: at most what the party asked)"})
+    covers = np.zeros((len(clauses), len(sim.network.dem_ids)), dtype=np.int8)
+    if book is not None:
+        for row in book.rows:
+            for fam, d, coef in row.terms:
+                if fam == "x" and coef > 0 and clauses[row.clause].kind in ("share", "max_withdrawal"):
+                    covers[row.clause, d] = 1
+    out["clause_covers"] = xr.Variable(("clause", "demand"), covers, {
+        "long_name": "1 where the demand's deliveries count in the share or max_withdrawal clause"})
     start = np.full((n_win, len(clauses)), np.datetime64("NaT"), dtype="datetime64[ns]")
     end = start.copy()
     if book is not None:
@@ -142,6 +158,8 @@ def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[s
     coords["clause"] = xr.Variable("clause", [c.id for c in clauses], {"long_name": "clause id"})
     coords["clause_kind"] = xr.Variable("clause", [c.kind for c in clauses])
     coords["clause_period"] = xr.Variable("clause", [c.period for c in clauses])
+    coords["clause_mode"] = xr.Variable("clause", [str(getattr(c, "mode", "")) for c in clauses],
+                                        {"long_name": "share clauses: cap, entitlement or exact"})
     coords["clause_node"] = xr.Variable("clause", [str(getattr(c, "node", None) or "") for c in clauses],
                                         {"long_name": "node a clause applies to (empty if none)"})
     coords["clause_country"] = xr.Variable("clause", [str(getattr(c, "country", None) or "") for c in clauses],

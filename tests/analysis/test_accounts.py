@@ -231,3 +231,36 @@ def test_text_tables_carry_units_in_every_header(chu_agreement):
     assert "end storage (km3)" in tables["reservoirs"].to_text() and "energy (GWh)" in tables["reservoirs"].to_text()
     lines = tables["parties"].to_text().splitlines()
     assert len({len(line) for line in lines[1:6]}) == 1   # aligned columns
+
+
+def test_share_clauses_set_the_entitlement_of_the_parties(chu_agreement):
+    """Chu-Talas under the 2000 shares (water-year windows): a party's entitlement is what
+    its share clauses allot it — for a cap, at most what the covered demands asked — plus
+    the requests of its demands no share clause covers; recomputed here from the result."""
+    ds = chu_agreement
+    table = rows(accounts.ledger(ds)["parties"], "country", "water_year")
+    wy = wy_of(ds)
+    countries = [str(c) for c in ds.country.values]
+    for (country, year), row in table.items():
+        k = countries.index(country)
+        mine = (ds["demand_country"].values == country)
+        covered_any = np.zeros(ds.sizes["demand"], dtype=bool)
+        expected = 0.0
+        for c in range(ds.sizes["clause"]):
+            if str(ds["clause_kind"].values[c]) != "share":
+                continue
+            covered = mine & (ds["clause_covers"].values[c] > 0)
+            if not covered.any():
+                continue
+            covered_any |= covered
+            w = [i for i in range(ds.sizes["window"])
+                 if str(ds["window_start"].values[i, c])[:4] == str(year - 1)][0]
+            asked = float(ds["requested"].values[wy == year][:, covered].sum())
+            allotted = float(ds["clause_party_required"].values[w, c, k])
+            if str(ds["clause_mode"].values[c]) == "cap":
+                allotted = min(allotted, asked)
+            expected += allotted
+        expected += float(ds["requested"].values[wy == year][:, mine & ~covered_any].sum())
+        assert row["entitlement_mcm"] == pytest.approx(expected, abs=1e-6), (country, year)
+    # under a binding Talas cap, KG gets exactly what it is entitled to
+    assert table[("KG", 2001)]["deviation_mcm"] == pytest.approx(0.0, abs=1e-3)

@@ -144,6 +144,7 @@ class ClauseBook:
         shape = (len(clauses), n_win)
         self.required = np.full(shape, np.nan)
         self.shadow_price = np.full(shape, np.nan)
+        self.party_required: dict[tuple[int, int, str], float] = {}   # share clauses: what each party is allotted
         self.actual = np.full(shape, np.nan)
         self.violation = np.full(shape, np.nan)
         for c, w in enumerate(self.windows):
@@ -437,6 +438,7 @@ class ClauseBook:
                 else:
                     full = target = share * self.ref_so_far[mine[0]]
                 tolerance = clause.tolerance * full
+                self.party_required[(c, win, country)] = target
                 required += target
                 actual += used
                 if clause.mode in ("cap", "exact"):

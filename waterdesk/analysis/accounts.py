@@ -200,11 +200,33 @@ def entitlement_steps(ds: "xr.Dataset", country: str, caps: Mapping[str, str] | 
     each window of a `max_withdrawal` clause of the country (`caps`: clause id -> country)
     whose requests exceed the window's limit (`clause_required`), so the window sums to it."""
     mine = np.asarray(ds["demand_country"].values).astype(str) == country
-    ent: NDArray[np.float64] = np.asarray(np.asarray(ds["requested"].values)[:, mine].sum(axis=1),
-                                          dtype=np.float64)
+    requested = np.asarray(ds["requested"].values, dtype=np.float64)
+    ent: NDArray[np.float64] = np.asarray(requested[:, mine].sum(axis=1), dtype=np.float64)
+    start = ds["time"].values
+    if "clause_party_required" in ds and ds.sizes.get("clause", 0) and country in _strs(ds["country"].values):
+        # where a share clause allots the country water, that allotment replaces the requests
+        # of the demands it covers, spread over the window in proportion to those requests
+        k = _strs(ds["country"].values).index(country)
+        for c in range(ds.sizes["clause"]):
+            if str(ds["clause_kind"].values[c]) != "share":
+                continue
+            covered = mine & (np.asarray(ds["clause_covers"].values[c]) > 0)
+            if not covered.any():
+                continue
+            for w in range(ds.sizes["window"]):
+                allotted = float(ds["clause_party_required"].values[w, c, k])
+                ws, we = ds["window_start"].values[w, c], ds["window_end"].values[w, c]
+                if np.isnan(allotted) or np.isnat(ws):
+                    continue
+                inside = (start >= ws) & (start < we)
+                asked = requested[inside][:, covered].sum(axis=1)
+                ent[inside] -= asked
+                total = float(asked.sum())
+                if str(ds["clause_mode"].values[c]) == "cap" if "clause_mode" in ds.coords else False:
+                    allotted = min(allotted, total)      # a cap allows, it does not entitle beyond the ask
+                ent[inside] += asked * (allotted / total) if total > 0 else allotted / max(int(inside.sum()), 1)
     if not caps or not ds.sizes.get("clause", 0):
         return ent
-    start = ds["time"].values
     clause_ids = _strs(ds["clause"].values)
     for c, cid in enumerate(clause_ids):
         if caps.get(cid) != country or str(ds["clause_kind"].values[c]) != "max_withdrawal":
