@@ -1,4 +1,8 @@
-"""Read inflow data (SPEC §4): NetCDF ``inflow(time, node)`` or CSV, in m3 s-1."""
+"""Read inflow data (SPEC §4): NetCDF ``inflow(time, node)`` or CSV, in m3 s-1.
+
+A NetCDF file may carry an ensemble, ``inflow(member, time, node)`` (as written by
+``waterdesk inflows generate``); one member is read, chosen by the scenario's
+``inflows.member`` (default 0)."""
 from __future__ import annotations
 
 import csv
@@ -26,16 +30,26 @@ def _period_ends(start: np.ndarray) -> np.ndarray:
     return ends
 
 
-def read_inflows(path: Path, where: str = "inflows") -> tuple[InflowData | None, list[Problem]]:
-    """Read an inflow file. Returns the data, or None and the problems found."""
+def read_inflows(path: Path, where: str = "inflows", member: int = 0,
+                 member_at: tuple[Path, int | None] | None = None,
+                 ) -> tuple[InflowData | None, list[Problem]]:
+    """Read an inflow file. Returns the data, or None and the problems found.
+
+    ``member`` selects one member of a file with a ``member`` dimension; a file without
+    one has only member 0. A member out of range is reported at ``member_at`` (the
+    scenario file and the line of its ``inflows.member`` key), else at the inflow file."""
     if not path.exists():
         return None, [Problem(path, None, where, "file not found")]
     suffix = path.suffix.lower()
     try:
         if suffix in (".nc", ".nc4", ".netcdf"):
-            data, problems = _read_netcdf(path)
+            data, problems = _read_netcdf(path, member, member_at or (path, None))
         elif suffix == ".csv":
             data, problems = _read_csv(path)
+            if member != 0:
+                at = member_at or (path, None)
+                return None, [Problem(at[0], at[1], "inflows.member",
+                                      f"member {member} requested but {path} (CSV) has only member 0")]
         else:
             return None, [Problem(path, None, where, "inflow file must be NetCDF (.nc) or CSV (.csv)")]
     except (OSError, ValueError, KeyError) as err:
@@ -45,7 +59,8 @@ def read_inflows(path: Path, where: str = "inflows") -> tuple[InflowData | None,
     return (data if not problems else None), problems
 
 
-def _read_netcdf(path: Path) -> tuple[InflowData | None, list[Problem]]:
+def _read_netcdf(path: Path, member: int = 0, member_at: tuple[Path, int | None] | None = None,
+                 ) -> tuple[InflowData | None, list[Problem]]:
     import xarray as xr
 
     with xr.open_dataset(path) as ds:
@@ -56,10 +71,19 @@ def _read_netcdf(path: Path) -> tuple[InflowData | None, list[Problem]]:
         units = da.attrs.get("units", "")
         if units.replace("^", "").replace("**", "") not in ("m3 s-1", "m3/s", "m3.s-1"):
             problems.append(Problem(path, None, "inflow.units", f"must be 'm3 s-1', got {units!r}"))
-        if set(da.dims) - {"time", "node"}:
-            problems.append(Problem(path, None, "inflow", f"dimensions must be (time, node), got {da.dims}"))
+        if set(da.dims) - {"time", "node", "member"}:
+            problems.append(Problem(path, None, "inflow",
+                                    f"dimensions must be (time, node) or (member, time, node), got {da.dims}"))
+        count = int(da.sizes.get("member", 1))
+        if not 0 <= member < count:
+            at = member_at or (path, None)
+            has = f"{count} members (0 to {count - 1})" if "member" in da.dims else "no member dimension (only member 0)"
+            problems.append(Problem(at[0], at[1], "inflows.member",
+                                    f"member {member} out of range: {path} has {has}"))
         if problems:
             return None, problems
+        if "member" in da.dims:
+            da = da.isel(member=member)
         da = da.transpose("time", "node")
         start = np.asarray(da["time"].values).astype("datetime64[D]")
         nodes = tuple(str(n) for n in da["node"].values)

@@ -232,7 +232,8 @@ def load_scenario(path: str | Path) -> Scenario:
     else:
         inflow_path = basin.inflows_path or Path()
         where = (basin_path, basin_doc.line("basin", "inflows"), "basin.inflows")
-    data, inflow_problems = read_inflows(inflow_path)
+    data, inflow_problems = read_inflows(inflow_path, member=parsed.inflows.member,
+                                         member_at=(path, doc.line("inflows", "member")))
     if inflow_problems:
         if not inflow_path.exists():
             inflow_problems = [Problem(where[0], where[1], where[2], f"inflow file not found: {inflow_path}")]

@@ -151,6 +151,8 @@ class Inflows(_Strict):
         list[Annotated[float, Field(ge=0)]], Field(min_length=12, max_length=12)
     ] = 1.0
     file: str | None = None
+    member: Annotated[int, Field(ge=0, strict=True)] = Field(
+        default=0, description="member of an inflow file with a member dimension (0-based)")
 
 
 class Demands(_Strict):
