@@ -1,6 +1,7 @@
 """Every shipped scenario validates, runs, closes its balance and keeps its hard clauses."""
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import waterdesk as wd
 from waterdesk.testing import assert_mass_balance
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIOS = sorted((ROOT / "scenarios").glob("*/*.toml"))
+SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*/*.toml")
+                   if "sweep" not in tomllib.loads(p.read_text("utf-8")))   # sweeps: tests/test_batch.py
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: f"{p.parent.name}/{p.stem}")

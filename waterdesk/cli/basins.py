@@ -32,6 +32,9 @@ def basins(root: str | None) -> None:
         click.echo(f"{info.get('name', basin_file.parent.name)}: {info.get('title', '')} "
                    f"[{countries}; {len(data.get('node', []))} nodes]  {basin_file.relative_to(base)}")
         for scen in sorted((base / "scenarios" / basin_file.parent.name).glob("*.toml")):
-            sdata = tomllib.loads(scen.read_text("utf-8")).get("scenario", {})
+            whole = tomllib.loads(scen.read_text("utf-8"))
+            sdata = whole.get("scenario", whole.get("sweep", {}))
             question = sdata.get("description") or sdata.get("title", "")
+            if "sweep" in whole:
+                question = f"(sweep, `waterdesk batch`) {question}"
             click.echo(f"  {scen.relative_to(base)}: {question}")

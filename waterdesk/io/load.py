@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from waterdesk.errors import InfeasibleError, InputError, Problem
 from waterdesk.io.inflows import read_inflows
+from waterdesk.io.overrides import annotate, apply_overrides, overrides_digest
 from waterdesk.io.schema import BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
 from waterdesk.io.schema import Node as NodeModel
 from waterdesk.io.schema import Reach as ReachModel
@@ -179,18 +181,35 @@ def load_basin(path: str | Path) -> Basin:
     return basin
 
 
-def load_scenario(path: str | Path) -> Scenario:
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read and check a scenario file, its basin and its inflow data (SPEC §4-5).
 
     Every problem in every file is reported at once.
+
+    Parameters
+    ----------
+    overrides : mapping of dotted key -> value, optional
+        set in the parsed file before it is checked: ``{"inflows.scale": 0.8,
+        "demands.scale.UZ": 1.1, "clause.<id>.min_mcm": 900.0}`` (see
+        `waterdesk.io.overrides`). A bad value is reported like a bad value in the file.
 
     Raises
     ------
     InputError
         listing every problem found, each as ``file:line: where: message``.
     """
-    path = Path(path)
-    doc = read_toml(path)
+    try:
+        return _load_scenario(Path(path), overrides)
+    except InputError as err:
+        if not overrides:
+            raise
+        raise InputError(annotate(err.problems, overrides)) from None
+
+
+def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
+    doc, override_problems = apply_overrides(read_toml(path), overrides)
+    if override_problems:
+        raise InputError(override_problems)
     clause_problems: list[Problem] = []
     try:
         parsed = ScenarioFile.model_validate(doc.data)
@@ -242,7 +261,7 @@ def load_scenario(path: str | Path) -> Scenario:
     scale: float | tuple[float, ...] = parsed.inflows.scale if isinstance(parsed.inflows.scale, float) \
         else tuple(parsed.inflows.scale)
     sha = hashlib.sha256()
-    for part in (doc.text, basin_doc.text, inflow_path.read_bytes()):
+    for part in (doc.text, basin_doc.text, inflow_path.read_bytes(), *([overrides_digest(overrides)] if overrides else [])):
         sha.update(hashlib.sha256(part).digest())
     output = Path(parsed.output.path) if parsed.output.path else None
     scenario = Scenario(

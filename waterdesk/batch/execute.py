@@ -1,0 +1,291 @@
+"""Run a sweep: one result file per run, a record per failed run, one summary.
+
+Every run is computed by `_run_one` from its scenario path and overrides alone, so the
+result does not depend on where it runs (this process, a process pool or a Dask
+worker). The summary is built afterwards, in run order, from the files.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from waterdesk.batch.sweep import Sweep
+from waterdesk.errors import InfeasibleError, InputError, Problem, SolverError
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+__all__ = ["run_sweep", "STATUSES"]
+
+#: status of a run in the summary
+STATUSES = ("ok", "invalid", "infeasible", "solver_error")
+
+#: a window is held when its violation is at most this [mcm] (as in `waterdesk ledger`)
+_HELD_TOL_MCM = 1e-6
+
+RunTask = tuple[str, str, dict[str, Any], str]   # scenario path, run id, overrides, out dir
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(data)
+    os.replace(part, path)
+
+
+def _run_one(scenario: str, run_id: str, overrides: dict[str, Any], out_dir: str) -> tuple[str, str, str]:
+    """Run one member of the sweep unless its file exists; (run id, status, reason)."""
+    import waterdesk as wd
+    from waterdesk.io.netcdf import write_result
+
+    out = Path(out_dir)
+    target = out / f"{run_id}.nc"
+    failed = out / f"{run_id}.failed.json"
+    if target.exists():
+        return run_id, "ok", ""
+    try:
+        sc = wd.load_scenario(scenario, overrides)
+        sc = sc.replace(name=f"{sc.name}-{run_id}")
+        ds = wd.run(sc)
+        ds.attrs["batch_run"] = run_id
+        ds.attrs["batch_overrides"] = json.dumps(overrides, sort_keys=True)
+        write_result(ds, target)
+        failed.unlink(missing_ok=True)
+        return run_id, "ok", ""
+    except InputError as err:
+        status, reason = "invalid", "; ".join(str(p) for p in err.problems)
+    except InfeasibleError as err:
+        status, reason = "infeasible", str(err)
+    except SolverError as err:
+        status, reason = "solver_error", str(err)
+    record = {"run": run_id, "status": status, "reason": reason, "overrides": overrides}
+    _atomic_write_bytes(failed, json.dumps(record, indent=2, sort_keys=True).encode())
+    return run_id, status, reason
+
+
+def _serial(tasks: list[RunTask], done: Callable[[], None]) -> None:
+    for task in tasks:
+        _run_one(*task)
+        done()
+
+
+def _pool(tasks: list[RunTask], workers: int, done: Callable[[], None]) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # spawn: numba and the solver start threads, which fork does not copy safely
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_run_one, *task) for task in tasks]
+        for future in as_completed(futures):
+            future.result()
+            done()
+
+
+def _dask(tasks: list[RunTask], scheduler: str, done: Callable[[], None]) -> None:
+    from distributed import Client, as_completed
+
+    with Client(scheduler) as client:  # type: ignore[no-untyped-call]  # closes the client, not the cluster
+        futures = [client.submit(_run_one, *task, pure=False)
+                   for task in tasks]
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+            future.result()
+            done()
+
+
+def _manifest(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -> None:
+    """Record the runs in DIR/sweep.json; refuse a directory holding another sweep."""
+    record = {"scenario": str(sweep.scenario.resolve()),
+              "runs": {run_id: overrides for run_id, overrides in runs}}
+    text = json.dumps(record, indent=2, sort_keys=True, default=str)
+    path = out / "sweep.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        if old != json.loads(text):
+            raise InputError([Problem(path, None, "runs",
+                                      "this directory holds the runs of a different sweep; "
+                                      "use another directory or empty this one")])
+        return
+    _atomic_write_bytes(path, text.encode())
+
+
+def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
+              scheduler: str | None = None,
+              progress: Callable[[int], None] | None = None) -> "xr.Dataset":
+    """Run every combination of a sweep and return the summary (also written to
+    ``out_dir/summary.nc``).
+
+    Each run writes ``out_dir/<run-id>.nc`` (atomically); a run whose file exists is
+    skipped, so an interrupted batch resumes where it stopped. A run that fails
+    (bad override, infeasible) writes ``out_dir/<run-id>.failed.json`` with its status
+    and reason, and the others go on.
+
+    Parameters
+    ----------
+    sweep : Sweep or path of a sweep file
+    out_dir : directory of the run files and the summary
+    workers : processes of a local pool (1: in this process)
+    scheduler : address of a Dask scheduler (``tcp://host:8786``); overrides `workers`
+    progress : called with 1 each time a run is finished or found finished
+
+    Raises
+    ------
+    InputError
+        when the scenario itself is invalid, or the directory holds another sweep.
+    """
+    import waterdesk as wd
+    from waterdesk.io.sweep import members_problems
+
+    if not isinstance(sweep, Sweep):
+        sweep = Sweep.from_file(sweep)
+    if sweep.members is not None:
+        raise InputError(members_problems(sweep.path or sweep.scenario, None))
+    if workers < 1:
+        raise InputError([Problem(Path(out_dir), None, "workers", f"must be >= 1, got {workers}")])
+    wd.load_scenario(sweep.scenario)           # the scenario itself must be valid
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = sweep.runs()
+    _manifest(out, sweep, runs)
+    scenario = str(sweep.scenario.resolve())
+    tasks: list[RunTask] = []
+    for run_id, overrides in runs:
+        if (out / f"{run_id}.nc").exists():
+            if progress is not None:
+                progress(1)
+        else:
+            tasks.append((scenario, run_id, overrides, str(out.resolve())))
+
+    def done() -> None:
+        if progress is not None:
+            progress(1)
+
+    if tasks:
+        if scheduler is not None:
+            _dask(tasks, scheduler, done)
+        elif workers > 1 and len(tasks) > 1:
+            _pool(tasks, min(workers, len(tasks)), done)
+        else:
+            _serial(tasks, done)
+    summary = summarise(out, sweep, runs)
+    _write_summary(summary, out / "summary.nc")
+    return summary
+
+
+def _write_summary(ds: "xr.Dataset", path: Path) -> None:
+    part = path.with_name(path.name + ".part")
+    try:
+        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4")
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def _coordinate(values: list[Any]) -> Any:
+    if all(isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int8)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=float)
+    if all(isinstance(v, str) for v in values):
+        return np.array(values, dtype=object)
+    return np.array([json.dumps(v) for v in values], dtype=object)
+
+
+def _run_scalars(ds: "xr.Dataset") -> dict[str, dict[str, float]]:
+    from waterdesk.analysis.accounts import step_water_year
+
+    countries = [str(c) for c in ds["country"].values]
+    demand_country = [str(c) for c in ds["demand_country"].values]
+    shortage = np.asarray(ds["shortage"].values, dtype=float)
+    wy = step_water_year(ds)
+    out: dict[str, dict[str, float]] = {"delivered": {}, "shortage": {}, "supply_reliability": {},
+                                        "clause_compliance": {}, "clause_windows": {}}
+    delivered = np.asarray(ds["withdrawal_by_country"].values, dtype=float)
+    for i, country in enumerate(countries):
+        mask = np.array([c == country for c in demand_country], dtype=bool)
+        short = shortage[:, mask].sum(axis=1) if mask.any() else np.zeros(len(wy))
+        out["delivered"][country] = float(delivered[:, i].sum())
+        out["shortage"][country] = float(short.sum())
+        years = np.unique(wy)
+        met = [float(short[wy == y].sum()) <= _HELD_TOL_MCM for y in years]
+        out["supply_reliability"][country] = float(np.mean(met)) if len(years) else float("nan")
+    violation = np.asarray(ds["clause_violation"].values, dtype=float)
+    for c, clause in enumerate(str(x) for x in ds["clause"].values):
+        column = violation[:, c] if violation.size else np.zeros(0)
+        valid = column[~np.isnan(column)]
+        out["clause_windows"][clause] = float(len(valid))
+        out["clause_compliance"][clause] = float(np.mean(valid <= _HELD_TOL_MCM)) if len(valid) else float("nan")
+    return out
+
+
+def _union(lists: Iterable[list[str]]) -> list[str]:
+    seen: list[str] = []
+    for items in lists:
+        seen += [x for x in items if x not in seen]
+    return seen
+
+
+def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -> "xr.Dataset":
+    """The summary Dataset of a sweep's runs, read from the files in `out`."""
+    import xarray as xr
+
+    from waterdesk.io.netcdf import open_result
+
+    status: list[str] = []
+    reason: list[str] = []
+    scalars: list[dict[str, dict[str, float]] | None] = []
+    for run_id, _ in runs:
+        target = out / f"{run_id}.nc"
+        failed = out / f"{run_id}.failed.json"
+        if target.exists():
+            scalars.append(_run_scalars(open_result(target)))
+            status.append("ok")
+            reason.append("")
+        elif failed.exists():
+            record = json.loads(failed.read_text())
+            scalars.append(None)
+            status.append(str(record["status"]))
+            reason.append(str(record["reason"]))
+        else:   # cannot happen after a complete batch; kept honest for a partial summary
+            scalars.append(None)
+            status.append("missing")
+            reason.append("no result file")
+    countries = _union(list(s["delivered"]) for s in scalars if s)
+    clauses = _union(list(s["clause_compliance"]) for s in scalars if s)
+
+    def table(name: str, items: list[str]) -> Any:
+        return np.array([[s[name].get(x, np.nan) if s else np.nan for x in items] for s in scalars],
+                        dtype=float).reshape(len(scalars), len(items))
+
+    ids = [run_id for run_id, _ in runs]
+    coords: dict[str, Any] = {"run": ("run", np.array(ids, dtype=object)),
+                              "country": ("country", np.array(countries, dtype=object)),
+                              "clause": ("clause", np.array(clauses, dtype=object))}
+    for key in sweep.vary:
+        coords[key] = ("run", _coordinate([overrides[key] for _, overrides in runs]),
+                       {"long_name": f"value of the scenario key {key} in each run"})
+    data = {
+        "status": ("run", np.array(status, dtype=object),
+                   {"long_name": "ok, invalid (bad input or override), infeasible, solver_error"}),
+        "reason": ("run", np.array(reason, dtype=object), {"long_name": "why a run failed (empty if ok)"}),
+        "delivered": (("run", "country"), table("delivered", countries),
+                      {"units": "mcm", "long_name": "volume delivered to the country's demands over the period"}),
+        "shortage": (("run", "country"), table("shortage", countries),
+                     {"units": "mcm", "long_name": "requested minus delivered over the period"}),
+        "supply_reliability": (("run", "country"), table("supply_reliability", countries),
+                               {"units": "1", "long_name": "share of water years in which the country's "
+                                                           f"demands were fully met (shortage <= {_HELD_TOL_MCM:g} mcm)"}),
+        "clause_compliance": (("run", "clause"), table("clause_compliance", clauses),
+                              {"units": "1", "long_name": "share of the clause's windows in which it held "
+                                                          f"(violation <= {_HELD_TOL_MCM:g} mcm)"}),
+        "clause_windows": (("run", "clause"), table("clause_windows", clauses),
+                           {"units": "1", "long_name": "number of windows of the clause"}),
+    }
+    attrs = {"title": "waterdesk sweep summary", "scenario": str(sweep.scenario),
+             "varied_keys": json.dumps(list(sweep.vary)), "seed": sweep.seed,
+             "runs": json.dumps({run_id: overrides for run_id, overrides in runs}, sort_keys=True, default=str)}
+    return xr.Dataset(data, coords=coords, attrs=attrs)

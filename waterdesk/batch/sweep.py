@@ -1,0 +1,50 @@
+"""`Sweep`: a scenario, the keys to vary and their values; built in code or from a file."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Sweep"]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One run per combination of the varied values (the cartesian product, in the
+    order the keys are given; the last key varies fastest).
+
+    Parameters
+    ----------
+    scenario : path of the scenario file
+    vary : mapping of dotted scenario key -> values (see `waterdesk.io.overrides`)
+    members : stochastic inflow members per combination (not available yet)
+    seed : seed of the stochastic inflows
+    """
+
+    scenario: Path
+    vary: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    members: int | None = None
+    seed: int = 0
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scenario", Path(self.scenario))
+        object.__setattr__(self, "vary", {str(k): list(v) for k, v in self.vary.items()})
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Sweep":
+        """Read a sweep file (SPEC §9); raises `InputError` listing every problem."""
+        from waterdesk.io.sweep import read_sweep
+
+        info, scenario = read_sweep(path)
+        return cls(scenario=scenario, vary={v.key: list(v.values) for v in info.vary},
+                   members=info.members, seed=info.seed, path=Path(path))
+
+    def runs(self) -> list[tuple[str, dict[str, Any]]]:
+        """(run id, overrides) of every run, in a fixed order: ``r0000``, ``r0001``, ..."""
+        keys = list(self.vary)
+        combos = list(itertools.product(*(self.vary[k] for k in keys)))
+        width = max(4, len(str(len(combos) - 1)))
+        return [(f"r{i:0{width}d}", dict(zip(keys, combo))) for i, combo in enumerate(combos)]
