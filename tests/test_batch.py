@@ -170,10 +170,10 @@ def test_cli_batch_and_bad_sweep_files(tmp_path: Path) -> None:
     assert f"{bad}:7: sweep.vary[1].values:" in result.output
     assert "Traceback" not in result.output
 
-    members = _write_sweep(tmp_path, scenario, "members = 3\n")
+    members = _write_sweep(tmp_path, scenario, 'members = 3\n[[sweep.vary]]\nkey = "inflows.member"\nvalues = [0]\n')
     result = CliRunner().invoke(cli, ["batch", str(members), "-o", str(tmp_path / "m")])
     assert result.exit_code == 2
-    assert "sweep.members:" in result.output and "not" in result.output
+    assert f"{members}:4: sweep.members: members vary inflows.member already" in result.output
 
     result = CliRunner().invoke(cli, ["schema", "sweep"])
     assert result.exit_code == 0
@@ -221,3 +221,36 @@ def test_resume_after_kill(tmp_path: Path) -> None:
     for i in range(6):
         ds = wd.open_result(out / f"r{i:04d}.nc")
         assert json.loads(ds.attrs["batch_overrides"]) == {"inflows.scale": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0][i]}
+
+
+def test_members_probability_of_compliance_known_answer(tmp_path: Path) -> None:
+    """With members, the floor on an inflow node holds in a window in exactly the
+    members whose generated inflow there reaches it: the probability is known from the
+    ensemble file alone."""
+    threshold = 13.0
+    sweep = Sweep(_scenario(tmp_path), vary={"inflows.scale": [0.9, 1.0],
+                                             f"clause.{FLOOR}.min_m3s": [threshold]}, members=3, seed=5)
+    assert [o["inflows.member"] for _, o in sweep.runs()] == [0, 1, 2, 0, 1, 2]
+    summary = run_sweep(sweep, tmp_path / "out")
+    assert list(summary["status"].values) == ["ok"] * 6
+    inflow = xr.load_dataset(tmp_path / "out" / "inflows-members.nc")["inflow"].sel(node="chu_upper").values
+    assert inflow.shape == (3, 24)
+    for c, scale in enumerate([0.9, 1.0]):
+        flow = inflow * scale
+        assert np.abs(flow - threshold).min() > 1e-3
+        expected = (flow >= threshold).mean(axis=0)
+        assert 0 < expected.mean() < 1
+        np.testing.assert_allclose(summary["compliance_probability"].sel(clause=FLOOR).values[c], expected)
+        # and agrees with the run files' own clause accounts
+        held = [wd.open_result(tmp_path / "out" / f"r{3 * c + m:04d}.nc")["clause_violation"]
+                .sel(clause=FLOOR).values <= 1e-6 for m in range(3)]
+        np.testing.assert_allclose(np.mean(held, axis=0), expected)
+    np.testing.assert_array_equal(summary["combination_inflows.scale"].values, [0.9, 1.0])
+    np.testing.assert_array_equal(summary["inflows.member"].values, [0, 1, 2, 0, 1, 2])
+    np.testing.assert_array_equal(summary["members_ok"].values, [3, 3])
+    assert summary["supply_probability"].dims == ("combination", "country", "water_year")
+    # resume: the ensemble and the runs are not regenerated
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.nc") if p.name != "summary.nc"}
+    again = run_sweep(sweep, tmp_path / "out")
+    xr.testing.assert_identical(summary, again)
+    assert mtimes == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.nc") if p.name != "summary.nc"}

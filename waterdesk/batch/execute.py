@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from waterdesk.batch.sweep import Sweep
+from waterdesk.batch.sweep import MEMBER_KEY, Sweep
 from waterdesk.errors import InfeasibleError, InputError, Problem, SolverError
 
 if TYPE_CHECKING:
     import xarray as xr
+
+    from waterdesk.model.scenario import Scenario
 
 __all__ = ["run_sweep", "STATUSES"]
 
@@ -96,10 +98,30 @@ def _dask(tasks: list[RunTask], scheduler: str, done: Callable[[], None]) -> Non
             done()
 
 
+def _members_file(out: Path, base: "Scenario", members: int, seed: int) -> Path:
+    """Generate the inflow ensemble once (``out/inflows-members.nc``), covering the
+    scenario's period from its first month, from the basin's historical inflows."""
+    from waterdesk.generate import generate_inflows
+    from waterdesk.io.inflows import write_inflows
+
+    path = out / "inflows-members.nc"
+    if path.exists():
+        return path
+    start = np.datetime64(base.start, "M")
+    end = np.datetime64(base.end, "M")
+    months = int((end - start).astype(int)) + 1
+    years = max(1, -(-months // 12))
+    basin = base.basin.path if base.basin.path is not None else base.basin.name
+    ds = generate_inflows(basin, years=years, members=members, seed=seed, start=str(start))
+    return write_inflows(ds, path)
+
+
 def _manifest(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -> None:
     """Record the runs in DIR/sweep.json; refuse a directory holding another sweep."""
-    record = {"scenario": str(sweep.scenario.resolve()),
-              "runs": {run_id: overrides for run_id, overrides in runs}}
+    record: dict[str, Any] = {"scenario": str(sweep.scenario.resolve()),
+                              "runs": {run_id: overrides for run_id, overrides in runs}}
+    if sweep.members is not None:
+        record.update(members=sweep.members, seed=sweep.seed)
     text = json.dumps(record, indent=2, sort_keys=True, default=str)
     path = out / "sweep.json"
     if path.exists():
@@ -137,19 +159,22 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
         when the scenario itself is invalid, or the directory holds another sweep.
     """
     import waterdesk as wd
-    from waterdesk.io.sweep import members_problems
 
     if not isinstance(sweep, Sweep):
         sweep = Sweep.from_file(sweep)
-    if sweep.members is not None:
-        raise InputError(members_problems(sweep.path or sweep.scenario, None))
     if workers < 1:
         raise InputError([Problem(Path(out_dir), None, "workers", f"must be >= 1, got {workers}")])
-    wd.load_scenario(sweep.scenario)           # the scenario itself must be valid
+    if sweep.members is not None and MEMBER_KEY in sweep.vary:
+        raise InputError([Problem(sweep.path or sweep.scenario, None, "sweep.members",
+                                  "members vary inflows.member already; do not vary it as well")])
+    base = wd.load_scenario(sweep.scenario)    # the scenario itself must be valid
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = sweep.runs()
     _manifest(out, sweep, runs)
+    fixed: dict[str, Any] = {}
+    if sweep.members is not None:
+        fixed["inflows.file"] = str(_members_file(out, base, sweep.members, sweep.seed).resolve())
     scenario = str(sweep.scenario.resolve())
     tasks: list[RunTask] = []
     for run_id, overrides in runs:
@@ -157,7 +182,7 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
             if progress is not None:
                 progress(1)
         else:
-            tasks.append((scenario, run_id, overrides, str(out.resolve())))
+            tasks.append((scenario, run_id, {**fixed, **overrides}, str(out.resolve())))
 
     def done() -> None:
         if progress is not None:
@@ -188,6 +213,8 @@ def _write_summary(ds: "xr.Dataset", path: Path) -> None:
 def _coordinate(values: list[Any]) -> Any:
     if all(isinstance(v, bool) for v in values):
         return np.array(values, dtype=np.int8)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return np.array(values, dtype=np.int64)
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         return np.array(values, dtype=float)
     if all(isinstance(v, str) for v in values):
@@ -195,15 +222,15 @@ def _coordinate(values: list[Any]) -> Any:
     return np.array([json.dumps(v) for v in values], dtype=object)
 
 
-def _run_scalars(ds: "xr.Dataset") -> dict[str, dict[str, float]]:
+def _run_scalars(ds: "xr.Dataset") -> dict[str, Any]:
     from waterdesk.analysis.accounts import step_water_year
 
     countries = [str(c) for c in ds["country"].values]
     demand_country = [str(c) for c in ds["demand_country"].values]
     shortage = np.asarray(ds["shortage"].values, dtype=float)
     wy = step_water_year(ds)
-    out: dict[str, dict[str, float]] = {"delivered": {}, "shortage": {}, "supply_reliability": {},
-                                        "clause_compliance": {}, "clause_windows": {}}
+    out: dict[str, Any] = {"delivered": {}, "shortage": {}, "supply_reliability": {},
+                           "clause_compliance": {}, "clause_windows": {}, "held": {}, "met": {}}
     delivered = np.asarray(ds["withdrawal_by_country"].values, dtype=float)
     for i, country in enumerate(countries):
         mask = np.array([c == country for c in demand_country], dtype=bool)
@@ -213,11 +240,13 @@ def _run_scalars(ds: "xr.Dataset") -> dict[str, dict[str, float]]:
         years = np.unique(wy)
         met = [float(short[wy == y].sum()) <= _HELD_TOL_MCM for y in years]
         out["supply_reliability"][country] = float(np.mean(met)) if len(years) else float("nan")
+        out["met"][country] = {int(y): float(m) for y, m in zip(years, met)}
     violation = np.asarray(ds["clause_violation"].values, dtype=float)
     for c, clause in enumerate(str(x) for x in ds["clause"].values):
         column = violation[:, c] if violation.size else np.zeros(0)
         valid = column[~np.isnan(column)]
         out["clause_windows"][clause] = float(len(valid))
+        out["held"][clause] = np.where(np.isnan(column), np.nan, (column <= _HELD_TOL_MCM).astype(float))
         out["clause_compliance"][clause] = float(np.mean(valid <= _HELD_TOL_MCM)) if len(valid) else float("nan")
     return out
 
@@ -237,7 +266,7 @@ def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
 
     status: list[str] = []
     reason: list[str] = []
-    scalars: list[dict[str, dict[str, float]] | None] = []
+    scalars: list[dict[str, Any] | None] = []
     for run_id, _ in runs:
         target = out / f"{run_id}.nc"
         failed = out / f"{run_id}.failed.json"
@@ -265,7 +294,7 @@ def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
     coords: dict[str, Any] = {"run": ("run", np.array(ids, dtype=object)),
                               "country": ("country", np.array(countries, dtype=object)),
                               "clause": ("clause", np.array(clauses, dtype=object))}
-    for key in sweep.vary:
+    for key in sweep.keys():
         coords[key] = ("run", _coordinate([overrides[key] for _, overrides in runs]),
                        {"long_name": f"value of the scenario key {key} in each run"})
     data = {
@@ -285,7 +314,68 @@ def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
         "clause_windows": (("run", "clause"), table("clause_windows", clauses),
                            {"units": "1", "long_name": "number of windows of the clause"}),
     }
+    if sweep.members is not None:
+        data.update(_member_probabilities(sweep, runs, scalars, countries, clauses, coords))
     attrs = {"title": "waterdesk sweep summary", "scenario": str(sweep.scenario),
-             "varied_keys": json.dumps(list(sweep.vary)), "seed": sweep.seed,
+             "varied_keys": json.dumps(sweep.keys()), "seed": sweep.seed,
+             "members": sweep.members if sweep.members is not None else 0,
              "runs": json.dumps({run_id: overrides for run_id, overrides in runs}, sort_keys=True, default=str)}
     return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+def _member_probabilities(sweep: Sweep, runs: list[tuple[str, dict[str, Any]]],
+                          scalars: list[dict[str, Any] | None], countries: list[str], clauses: list[str],
+                          coords: dict[str, Any]) -> dict[str, Any]:
+    """Across the members of each combination of the other varied values: the share of
+    members in which each clause held in each window, and in which each country's
+    demands were fully met in each water year (failed members are left out)."""
+    others = list(sweep.vary)
+    combos: list[tuple[Any, ...]] = []
+    index: list[int] = []
+    for _, overrides in runs:
+        combo = tuple(json.dumps(overrides[k], sort_keys=True) for k in others)
+        if combo not in combos:
+            combos.append(combo)
+        index.append(combos.index(combo))
+    ok = [s for s in scalars if s]
+    n_win = max((len(h) for s in ok for h in s["held"].values()), default=0)
+    years = sorted({y for s in ok for m in s["met"].values() for y in m})
+    held = np.full((len(combos), len(clauses), n_win), np.nan)
+    met = np.full((len(combos), len(countries), len(years)), np.nan)
+    members = np.zeros(len(combos), dtype=np.int32)
+    for c in range(len(combos)):
+        group = [s for i, s in enumerate(scalars) if index[i] == c and s is not None]
+        members[c] = len(group)
+        for k, clause in enumerate(clauses):
+            stack = np.full((len(group), n_win), np.nan)
+            for g, s in enumerate(group):
+                h = s["held"].get(clause, np.zeros(0))
+                stack[g, :len(h)] = h
+            counted = (~np.isnan(stack)).sum(axis=0)
+            total = np.where(np.isnan(stack), 0.0, stack).sum(axis=0)
+            held[c, k] = np.where(counted > 0, total / np.maximum(counted, 1), np.nan)
+        for k, country in enumerate(countries):
+            for y, year in enumerate(years):
+                values = [s["met"][country][year] for s in group if year in s["met"].get(country, {})]
+                if values:
+                    met[c, k, y] = float(np.mean(values))
+    coords["combination"] = ("combination", np.array([f"c{c:04d}" for c in range(len(combos))], dtype=object))
+    coords["window"] = ("window", np.arange(n_win, dtype=np.int32))
+    coords["water_year"] = ("water_year", np.array(years, dtype=np.int32),
+                            {"long_name": "water year (the calendar year in which it starts)"})
+    for k, key in enumerate(others):
+        coords[f"combination_{key}"] = ("combination", _coordinate([json.loads(c[k]) for c in combos]),
+                                        {"long_name": f"value of {key} in each combination"})
+    coords["run_combination"] = ("run", np.array(index, dtype=np.int32),
+                                 {"long_name": "index of the run's combination of the other varied values"})
+    return {
+        "members_ok": ("combination", members, {"long_name": "members of the combination that ran"}),
+        "compliance_probability": (
+            ("combination", "clause", "window"), held,
+            {"units": "1", "long_name": "share of the members in which the clause held in the window "
+                                        f"(violation <= {_HELD_TOL_MCM:g} mcm); NaN past a clause's last window"}),
+        "supply_probability": (
+            ("combination", "country", "water_year"), met,
+            {"units": "1", "long_name": "share of the members in which the country's demands were fully "
+                                        f"met in the water year (shortage <= {_HELD_TOL_MCM:g} mcm)"}),
+    }

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Sweep"]
+__all__ = ["Sweep", "MEMBER_KEY"]
+
+#: the scenario key that picks a member of an inflow ensemble
+MEMBER_KEY = "inflows.member"
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,8 @@ class Sweep:
     ----------
     scenario : path of the scenario file
     vary : mapping of dotted scenario key -> values (see `waterdesk.io.overrides`)
-    members : stochastic inflow members per combination (not available yet)
+    members : stochastic inflow members per combination, generated once from the
+        basin's inflows (`waterdesk.generate`) into ``out_dir/inflows-members.nc``
     seed : seed of the stochastic inflows
     """
 
@@ -42,9 +46,17 @@ class Sweep:
         return cls(scenario=scenario, vary={v.key: list(v.values) for v in info.vary},
                    members=info.members, seed=info.seed, path=Path(path))
 
+    def keys(self) -> list[str]:
+        """The varied keys; with members, ``inflows.member`` last (it varies fastest)."""
+        return list(self.vary) + ([MEMBER_KEY] if self.members is not None else [])
+
     def runs(self) -> list[tuple[str, dict[str, Any]]]:
-        """(run id, overrides) of every run, in a fixed order: ``r0000``, ``r0001``, ..."""
-        keys = list(self.vary)
-        combos = list(itertools.product(*(self.vary[k] for k in keys)))
+        """(run id, overrides) of every run, in a fixed order: ``r0000``, ``r0001``, ...
+
+        With members, each combination of the varied values is run once per member
+        (``inflows.member = 0 .. members-1``)."""
+        keys = self.keys()
+        values = {**self.vary, MEMBER_KEY: list(range(self.members or 0))}
+        combos = list(itertools.product(*(values[k] for k in keys)))
         width = max(4, len(str(len(combos) - 1)))
         return [(f"r{i:0{width}d}", dict(zip(keys, combo))) for i, combo in enumerate(combos)]

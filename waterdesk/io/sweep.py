@@ -40,7 +40,7 @@ class SweepInfo(_Strict):
     description: str = Field(default="", description="the question this sweep answers")
     scenario: str = Field(description="scenario file, relative to this file")
     members: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="stochastic inflow members per combination (needs waterdesk.generate)")
+        default=None, description="stochastic inflow members per combination (waterdesk.generate)")
     seed: int = Field(default=0, description="seed of the stochastic inflows")
     vary: list[Vary] = Field(default_factory=list)
 
@@ -89,21 +89,9 @@ def read_sweep(path: str | Path) -> tuple[SweepInfo, Path]:
     if not scenario.exists():
         problems.append(Problem(path, doc.line("sweep", "scenario"), "sweep.scenario",
                                 f"scenario file not found: {scenario}"))
-    if info.members is not None:
-        problems += members_problems(path, doc.line("sweep", "members"))
+    if info.members is not None and "inflows.member" in seen:
+        problems.append(Problem(path, doc.line("sweep", "members"), "sweep.members",
+                                "members vary inflows.member already; do not vary it as well"))
     if problems:
         raise InputError(problems)
     return info, scenario
-
-
-def members_problems(path: Path, line: int | None) -> list[Problem]:
-    """Stochastic members need the inflow generator (`waterdesk.generate`)."""
-    import importlib.util
-
-    if importlib.util.find_spec("waterdesk.generate") is None:
-        return [Problem(path, line, "sweep.members",
-                        "stochastic inflow members are not available yet: this installation has no "
-                        "inflow generator (waterdesk.generate); remove members, or vary inflows.file")]
-    return [Problem(path, line, "sweep.members",
-                    "stochastic inflow members are not wired into batch yet; remove members, "
-                    "or generate inflows with `waterdesk inflows generate` and vary inflows.file")]
