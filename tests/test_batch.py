@@ -254,3 +254,21 @@ def test_members_probability_of_compliance_known_answer(tmp_path: Path) -> None:
     again = run_sweep(sweep, tmp_path / "out")
     xr.testing.assert_identical(summary, again)
     assert mtimes == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").glob("*.nc") if p.name != "summary.nc"}
+
+
+def test_members_cover_a_varied_period_beyond_the_historical_series(tmp_path: Path) -> None:
+    """A sweep may run a short scenario over a longer stochastic future: the ensemble
+    covers every run's period (here to 2025-09, past the basin's series, which ends in
+    2020-09), and each run's inflow is its member's slice of the ensemble file."""
+    sweep = Sweep(_scenario(tmp_path), vary={"scenario.end": ["2001-09-30", "2025-09-30"]}, members=2, seed=3)
+    summary = run_sweep(sweep, tmp_path / "out")
+    assert list(summary["status"].values) == ["ok"] * 4
+    ensemble = xr.load_dataset(tmp_path / "out" / "inflows-members.nc")["inflow"]
+    assert str(ensemble["time"].values[0])[:7] == "2000-10"
+    assert str(ensemble["time"].values[-1])[:7] == "2025-09"
+    for run_id, overrides in sweep.runs():
+        ds = wd.open_result(tmp_path / "out" / f"{run_id}.nc")
+        months = 12 if overrides["scenario.end"].startswith("2001") else 300
+        assert ds.sizes["time"] == months
+        want = ensemble.isel(member=overrides["inflows.member"]).sel(node="chu_upper").values[:months]
+        np.testing.assert_allclose(ds["local_inflow"].sel(node="chu_upper").values, want, rtol=1e-12)

@@ -98,21 +98,30 @@ def _dask(tasks: list[RunTask], scheduler: str, done: Callable[[], None]) -> Non
             done()
 
 
-def _members_file(out: Path, base: "Scenario", members: int, seed: int) -> Path:
-    """Generate the inflow ensemble once (``out/inflows-members.nc``), covering the
-    scenario's period from its first month, from the basin's historical inflows."""
+def _members_file(out: Path, base: "Scenario", sweep: Sweep) -> Path:
+    """Generate the inflow ensemble once (``out/inflows-members.nc``), from the basin's
+    historical inflows, covering every run's period: from the earliest first month to the
+    latest last month, when the sweep varies ``scenario.start`` or ``scenario.end``
+    (a 30-year ensemble of a 10-year scenario needs no copy of the scenario)."""
     from waterdesk.generate import generate_inflows
     from waterdesk.io.inflows import write_inflows
 
+    assert sweep.members is not None
     path = out / "inflows-members.nc"
     if path.exists():
         return path
-    start = np.datetime64(base.start, "M")
-    end = np.datetime64(base.end, "M")
+    try:
+        starts = [np.datetime64(str(v), "M") for v in sweep.vary.get("scenario.start", [])]
+        ends = [np.datetime64(str(v), "M") for v in sweep.vary.get("scenario.end", [])]
+    except ValueError as err:
+        raise InputError([Problem(sweep.path or sweep.scenario, None, "sweep.vary",
+                                  f"scenario.start/end must be dates YYYY-MM-DD: {err}")]) from None
+    start = min([np.datetime64(base.start, "M"), *starts])
+    end = max([np.datetime64(base.end, "M"), *ends])
     months = int((end - start).astype(int)) + 1
     years = max(1, -(-months // 12))
     basin = base.basin.path if base.basin.path is not None else base.basin.name
-    ds = generate_inflows(basin, years=years, members=members, seed=seed, start=str(start))
+    ds = generate_inflows(basin, years=years, members=sweep.members, seed=sweep.seed, start=str(start))
     return write_inflows(ds, path)
 
 
@@ -174,7 +183,7 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
     _manifest(out, sweep, runs)
     fixed: dict[str, Any] = {}
     if sweep.members is not None:
-        fixed["inflows.file"] = str(_members_file(out, base, sweep.members, sweep.seed).resolve())
+        fixed["inflows.file"] = str(_members_file(out, base, sweep).resolve())
     scenario = str(sweep.scenario.resolve())
     tasks: list[RunTask] = []
     for run_id, overrides in runs:
