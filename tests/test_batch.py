@@ -187,6 +187,23 @@ def test_shipped_sweep_file_is_valid() -> None:
         wd.load_scenario(sweep.scenario, overrides)
 
 
+def test_shipped_ensemble_sweep_is_valid(tmp_path: Path) -> None:
+    """Every combination of the shipped ensemble sweep loads against a one-member
+    ensemble covering its 30 years (the runs themselves take an hour on two cores)."""
+    from waterdesk.generate import generate_inflows
+    from waterdesk.io.inflows import write_inflows
+
+    sweep = Sweep.from_file(ROOT / "scenarios" / "syr-darya" / "sweep-ensemble.toml")
+    runs = sweep.runs()
+    assert len(runs) == 3 * 2 * 100
+    ensemble = write_inflows(generate_inflows("syr-darya", years=30, members=1, seed=1, start="2000-10"),
+                             tmp_path / "ensemble.nc")
+    for _, overrides in runs[::100]:
+        scenario = wd.load_scenario(sweep.scenario, {**overrides, "inflows.file": str(ensemble),
+                                                     "inflows.member": 0})
+        assert str(scenario.end)[:7] == "2030-09"
+
+
 @pytest.mark.slow
 def test_resume_after_kill(tmp_path: Path) -> None:
     scenario = _scenario(tmp_path, end="2001-09-30")
