@@ -80,7 +80,7 @@ def test_ledger_of_a_non_result_exits_2_with_one_line(tmp_path):
     res = invoke("ledger", plain)
     assert res.exit_code == 2
     assert res.stderr.strip().splitlines() == [
-        f"{plain}: not a waterdesk result (no waterdesk_version attribute)"]
+        f"{plain}: not a waterdesk result (no waterdesk_version attribute) nor a batch summary (no run dimension)"]
     assert "Traceback" not in res.output
 
 

@@ -1,4 +1,4 @@
-"""`waterdesk ledger RESULT.nc [--format text|csv|json] [--units mcm|km3] [--table NAME]`."""
+"""`waterdesk ledger RESULT.nc|SUMMARY.nc|DIR [--format text|csv|json] [--units mcm|km3] [--table NAME]`."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from waterdesk.analysis.accounts import Table
 
 TABLES = ("parties", "clauses", "demand_met", "equity", "reservoirs")
+#: tables of a batch summary (waterdesk.analysis.ensemble.ENSEMBLE_TABLES)
+SUMMARY_TABLES = ("status", "clause_probability", "window_probability", "supply_probability", "runs")
 
 format_option = click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text",
                              show_default=True, help="text: aligned tables; csv: one table for a spreadsheet; "
@@ -29,23 +31,35 @@ def render(tables: "list[Table]", fmt: str, units: str) -> str:
 
 
 @click.command()
-@click.argument("result", type=click.Path(dir_okay=False))
+@click.argument("result", type=click.Path(dir_okay=True))
 @format_option
 @units_option
-@click.option("--table", "which", type=click.Choice(("all",) + TABLES), default=None,
-              help="Only this table (default: all; with --format csv: parties).")
+@click.option("--table", "which", type=click.Choice(("all",) + TABLES + SUMMARY_TABLES), default=None,
+              help="Only this table (default: all; with --format csv: parties, or "
+                   "window_probability for a batch summary).")
 def ledger(result: str, fmt: str, units: str, which: str | None) -> None:
     """Compliance ledger of RESULT: per party and water year entitlement, delivered,
     deviation and running balance; per clause compliance; demand met, equity and
-    reservoir outcomes."""
-    import waterdesk as wd
-    from waterdesk.analysis import accounts
+    reservoir outcomes.
 
-    ds = wd.open_result(result)
-    tables = {**accounts.ledger(ds, units), **accounts.outcomes(ds, units)}
+    Given a batch summary (DIR/summary.nc or DIR), per combination of the varied values:
+    the probability of compliance of each clause per window (and its minimum and mean),
+    the probability of full supply per country and water year, and runs per status."""
+    from waterdesk.analysis import accounts, ensemble
+
+    kind, ds = ensemble.open_result_or_summary(result)
+    if kind == "summary":
+        tables = ensemble.ensemble_tables(ds, units)
+        default, names = "window_probability", SUMMARY_TABLES
+    else:
+        tables = {**accounts.ledger(ds, units), **accounts.outcomes(ds, units)}
+        default, names = "parties", TABLES
     if which is None:
-        which = "parties" if fmt == "csv" else "all"
+        which = default if fmt == "csv" else "all"
     if fmt == "csv" and which == "all":
         raise click.BadParameter("csv holds one table: choose one with --table", param_hint="--table")
+    if which != "all" and which not in names:
+        raise click.BadParameter(f"{which} is not a table of a {kind}; choose one of {', '.join(names)}",
+                                 param_hint="--table")
     chosen = list(tables.values()) if which == "all" else [tables[which]]
     click.echo(render(chosen, fmt, units))

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from waterdesk.cli import _options
 
+if TYPE_CHECKING:
+    import xarray as xr
+
 
 @click.command()
-@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default="report.html",
               show_default=True, help="HTML file to write (atomically).")
 @click.option("--units", type=click.Choice(["mcm", "km3"]), default="mcm", show_default=True,
@@ -23,21 +27,35 @@ def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str
     reservoirs, clauses with a compliance calendar, flows at border gauges; with several
     files, a comparison against the first. Exit 2 (one line per problem) when a file is
     not a readable waterdesk result.
+
+    Given one batch summary (DIR/summary.nc or DIR) instead: the probability of compliance
+    per clause and window, of full supply per country, and a run table.
     """
     import waterdesk as wd
+    from waterdesk.analysis.ensemble import open_result_or_summary, report_summary
     from waterdesk.analysis.report import report as write_report
 
-    opened = []
+    opened: list[xr.Dataset] = []
     problems = []
+    summaries: list[xr.Dataset] = []
     for path in results:   # open all first, so every bad file is named at once
         try:
-            opened.append(wd.open_result(path))
+            kind, ds = open_result_or_summary(path)
+            (summaries if kind == "summary" else opened).append(ds)
         except wd.InputError as err:
             problems += err.problems
+    if summaries and len(results) > 1 and not problems:
+        problems.append(wd.Problem(Path(results[0]), None, "",
+                                   "a batch summary is reported on its own; give it alone"))
     if problems:
         for problem in wd.InputError(problems).problems:
             click.echo(str(problem), err=True)
         raise SystemExit(2)
+    if summaries:
+        target = report_summary(summaries[0], output, units=units)
+        if not _options.is_quiet(ctx, quiet):
+            click.echo(f"wrote {target} (batch summary, {summaries[0].sizes['run']} runs)")
+        return
     labelled = [ds.assign_attrs(report_label=Path(p).stem) for ds, p in zip(opened, results)]
     target = write_report(labelled, output, units=units)
     if not _options.is_quiet(ctx, quiet):
