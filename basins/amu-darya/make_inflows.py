@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import write_inflows
+from waterdesk.io.inflows import inflow_dataset, write_inflows
 
 SEED = 19960116  # date of the UZ-TM Amu Darya agreement (UZTM1996); any fixed seed would do
 
@@ -146,16 +146,7 @@ def generate(seed: int = SEED) -> xr.Dataset:
         mean_km3 = (flow[:, j] * seconds).sum() / N_YEARS / 1e9
         flow[:, j] *= targets[node] / mean_km3                      # step 8
 
-    ds = xr.Dataset({"inflow": (("time", "node"), flow)},
-                    coords={"time": time.to_numpy(), "node": np.array(nodes, dtype=object)})
-    ds["inflow"].attrs = {
-        "long_name": "natural inflow at inflow node (monthly mean)",
-        "standard_name": "water_volume_transport_in_river_channel",
-        "units": "m3 s-1",
-        "cell_methods": "time: mean",
-    }
-    ds["time"].attrs = {"long_name": "start of monthly period", "axis": "T"}
-    ds["node"].attrs = {"long_name": "inflow node id (basin.toml)", "cf_role": "timeseries_id"}
+    ds = inflow_dataset(flow, time.to_numpy(), nodes)
     ds.attrs = {
         "Conventions": "CF-1.10",
         "title": "Amu Darya: SYNTHETIC monthly natural inflows for waterdesk",

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import write_inflows
+from waterdesk.io.inflows import inflow_dataset, write_inflows
 
 SEED = 19570811  # date of the USSR-Iran Aras/Atrek protocol (ARAS-DAM); any fixed seed would do
 
@@ -162,16 +162,7 @@ def generate(seed: int = SEED) -> xr.Dataset:
         mean_m3s = (q * seconds).sum() / (N_YEARS * SECONDS_PER_YEAR)
         flow[:, j] = q * targets[node] / mean_m3s          # step 5
 
-    ds = xr.Dataset({"inflow": (("time", "node"), flow)},
-                    coords={"time": time.to_numpy(), "node": np.array(nodes, dtype=object)})
-    ds["inflow"].attrs = {
-        "long_name": "natural inflow at inflow node (monthly mean)",
-        "standard_name": "water_volume_transport_in_river_channel",
-        "units": "m3 s-1",
-        "cell_methods": "time: mean",
-    }
-    ds["time"].attrs = {"long_name": "start of monthly period", "axis": "T"}
-    ds["node"].attrs = {"long_name": "inflow node id (basin.toml)", "cf_role": "timeseries_id"}
+    ds = inflow_dataset(flow, time.to_numpy(), nodes)
     ds.attrs = {
         "Conventions": "CF-1.10",
         "title": "Kura-Araks: SYNTHETIC monthly natural inflows for waterdesk",

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import write_inflows
+from waterdesk.io.inflows import inflow_dataset, write_inflows
 
 SEED = 19980317  # date of the 1998 Syr Darya water-energy agreement (IEA-4763); any fixed seed would do
 SECONDS_PER_YEAR = 365.25 * 86400.0
@@ -168,16 +168,7 @@ def generate(seed: int = SEED, years_scale: dict[int, float] | None = None) -> x
         for wy, f in years_scale.items():
             flow[water_year == wy, :] *= f
 
-    ds = xr.Dataset({"inflow": (("time", "node"), flow)},
-                    coords={"time": time.to_numpy(), "node": np.array(nodes, dtype=object)})
-    ds["inflow"].attrs = {
-        "long_name": "natural inflow at inflow node (monthly mean)",
-        "standard_name": "water_volume_transport_in_river_channel",
-        "units": "m3 s-1",
-        "cell_methods": "time: mean",
-    }
-    ds["time"].attrs = {"long_name": "start of monthly period", "axis": "T"}
-    ds["node"].attrs = {"long_name": "inflow node id (basin.toml)", "cf_role": "timeseries_id"}
+    ds = inflow_dataset(flow, time.to_numpy(), nodes)
     ds.attrs = {
         "Conventions": "CF-1.10",
         "title": "Syr Darya: SYNTHETIC monthly natural inflows for waterdesk",

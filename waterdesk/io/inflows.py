@@ -133,6 +133,25 @@ def _check_values(path: Path, data: InflowData) -> list[Problem]:
     return problems
 
 
+def inflow_dataset(flow_m3s: np.ndarray, time: np.ndarray, nodes: "list[str] | tuple[str, ...]") -> "object":
+    """An inflow Dataset ``inflow(time, node)`` [m3 s-1] with the CF attributes of the
+    variable and its coordinates, for the basins' data scripts (which add the dataset's
+    own attributes: title, source, method, seed)."""
+    import xarray as xr
+
+    ds = xr.Dataset({"inflow": (("time", "node"), flow_m3s)},
+                    coords={"time": time, "node": np.array(nodes, dtype=object)})
+    ds["inflow"].attrs = {
+        "long_name": "natural inflow at inflow node (monthly mean)",
+        "standard_name": "water_volume_transport_in_river_channel",
+        "units": "m3 s-1",
+        "cell_methods": "time: mean",
+    }
+    ds["time"].attrs = {"long_name": "start of monthly period", "axis": "T"}
+    ds["node"].attrs = {"long_name": "inflow node id (basin.toml)", "cf_role": "timeseries_id"}
+    return ds
+
+
 def write_inflows(ds: "object", path: Path, dtype: str = "float64") -> Path:
     """Write an inflow Dataset (variable ``inflow(time, node)`` in m3 s-1) as CF NetCDF,
     atomically (``<path>.tmp`` moved into place when complete), for the basins' data
