@@ -41,6 +41,7 @@ matrix is then driven directly in HiGHS (Pyomo is never on the per-step path).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyomo.environ as pyo
@@ -83,6 +84,63 @@ class StepLP:
     energy_res: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     n_col: int = 0
     n_row: int = 0
+    #: (n_claim,) the M column of each claim's equal-fraction row (its level's, or in a
+    #: stacked LP its member's level's); empty means col_m[claim_level]
+    claim_m_col: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    members: int = 1
+
+    @property
+    def claim_m(self) -> NDArray[np.int64]:
+        """The M column of each claim."""
+        return self.claim_m_col if len(self.claim_m_col) else self.col_m[self.claim_level]
+
+    def level_m(self, level: int) -> NDArray[np.int64]:
+        """The M columns of one priority level (one per member)."""
+        return np.atleast_1d(self.col_m[level])
+
+
+def stack(lp: StepLP, members: int) -> StepLP:
+    """The LP of `members` independent copies of `lp` (block diagonal), one per inflow
+    member: member m's column j is m·n_col + j, its row i is m·n_row + i.
+
+    Each lexicographic stage of `solve.StepSolver` then minimises the sum over members of
+    their level's shortage fraction; the blocks share no row, so the stacked optimum is
+    every member's own optimum and freezing the stage's claims freezes each member's
+    (see docs/DESIGN.md, "members"). Index arrays are member-major: claim c of member m
+    is m·n_claim + c. `col_m` becomes (n_level, members)."""
+    if members == 1:
+        return lp
+    col_off = (np.arange(members, dtype=np.int64) * lp.n_col)[:, None]
+    row_off = (np.arange(members, dtype=np.int64) * lp.n_row)[:, None]
+
+    def cols(a: NDArray[np.int64]) -> NDArray[np.int64]:
+        return np.where(a[None, :] >= 0, a[None, :] + col_off, -1).ravel()
+
+    def rows(a: NDArray[np.int64]) -> NDArray[np.int64]:
+        return (a[None, :] + row_off).ravel()
+
+    def tile(a: NDArray[Any]) -> NDArray[Any]:
+        return np.tile(a, members)
+
+    return StepLP(
+        a_matrix=sparse.block_diag([lp.a_matrix] * members, format="csc"),
+        row_sense=tile(lp.row_sense),
+        col_q=cols(lp.col_q), col_x=cols(lp.col_x), col_surplus=cols(lp.col_surplus),
+        col_v=cols(lp.col_v), col_rel=cols(lp.col_rel), col_spill=cols(lp.col_spill),
+        col_out=cols(lp.col_out),
+        col_m=(lp.col_m[None, :] + col_off).T.copy(),
+        col_slack=cols(lp.col_slack),
+        row_balance=rows(lp.row_balance), row_outlet=rows(lp.row_outlet),
+        row_clause=rows(lp.row_clause),
+        levels=lp.levels, dem_level=tile(lp.dem_level),
+        claim_col=cols(lp.claim_col), claim_slack=tile(lp.claim_slack),
+        claim_level=tile(lp.claim_level), claim_row=tile(lp.claim_row),
+        row_share=rows(lp.row_share),
+        col_energy_short=cols(lp.col_energy_short), row_energy=rows(lp.row_energy),
+        energy_res=tile(lp.energy_res),
+        n_col=lp.n_col * members, n_row=lp.n_row * members,
+        claim_m_col=cols(lp.claim_m), members=members,
+    )
 
 
 def energy_reservoirs(net: Network) -> list[int]:

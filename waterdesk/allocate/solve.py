@@ -114,6 +114,7 @@ class StepSolver:
         self._guess = 0          # first short level of the previous step
         self._claims_of_level = [np.flatnonzero(lp.claim_level == k) for k in range(len(lp.levels))]
         self._demand_claim = ~lp.claim_slack
+        self._claim_m = lp.claim_m
         self.solves = 0
         self.iterations = 0
         self.run_seconds = 0.0
@@ -422,20 +423,24 @@ class StepSolver:
             if self.fair_rounds is not None and rounds > self.fair_rounds:
                 # the largest shortages are shared exactly; the rest of the level takes
                 # all it can without any claim exceeding the last shortage fraction M
-                m = x[lp.col_m[level]]
-                col = int(lp.col_m[level])
-                self.h.changeColBounds(col, 0.0, m * (1.0 + 1e-7) + 1e-7)
+                cols = lp.level_m(level)
+                m_now = x[cols]
+                self.h.changeColsBounds(len(cols), cols.astype(np.int32), np.zeros(len(cols)),
+                                        m_now * (1.0 + 1e-7) + 1e-7)
                 try:
                     x = self._refine(self._costs(level, guard=-1), x)
                 except InfeasibleError:
                     pass                    # tolerances: keep the last solution, which is feasible
-                self.h.changeColBounds(col, 0.0, self.inf)
+                self.h.changeColsBounds(len(cols), cols.astype(np.int32), np.zeros(len(cols)),
+                                        np.full(len(cols), self.inf))
                 return x
-            m = x[lp.col_m[level]] / self.m_scale[level]      # the largest shortage fraction
+            # the largest shortage fraction of each claim's level (of its member, stacked)
+            m = x[self._claim_m] / self.m_scale[level]
             frac = self._fractions(x, request, active)
-            if m * float(request[self._claims_of_level[level]].sum()) <= TOL:
+            claims = self._claims_of_level[level]
+            if float((m[claims] * request[claims]).sum()) <= TOL:
                 return x
-            at_max = free[frac[free] >= m * (1.0 - 1e-7) - 1e-9]
+            at_max = free[frac[free] >= m[free] * (1.0 - 1e-7) - 1e-9]
             if at_max.size == 0:        # M not tight (numerics): the worst-off claim is the one
                 at_max = free[[int(np.argmax(frac[free]))]]
             # saturated rows carry duals averaging >= ALPHA (Σ y·R = ALPHA·ΣR over them);

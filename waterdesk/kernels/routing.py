@@ -31,7 +31,7 @@ Before the first step the inflow is taken as I[0] (steady state).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numpy.typing import NDArray
 
 NONE, LAG, MUSKINGUM = 0, 1, 2
@@ -283,3 +283,49 @@ def impulse_response(t0: int, n: int, routing: NDArray[np.int64], k_days: NDArra
                 break
     return (np.array(rr, dtype=np.int64), np.array(ss, dtype=np.int64), np.array(jj, dtype=np.int64),
             np.array(ww), init)
+
+
+@njit(cache=True, parallel=True)
+def natural_flow_members(order: NDArray[np.int64], river_out: NDArray[np.int64],
+                         reach_to: NDArray[np.int64], routing: NDArray[np.int64],
+                         k_days: NDArray[np.float64], x: NDArray[np.float64],
+                         loss: NDArray[np.float64], edges: NDArray[np.float64],
+                         local_m3s: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """`natural_flow` for every member of an ensemble at once, in parallel over members.
+
+    local_m3s has shape (n_member, n_step, n_node); returns (n_member, n_step, n_node)
+    node flows and (n_member, n_step, n_reach) reach entry flows. Members are independent,
+    so each is exactly `natural_flow` of its own inflows."""
+    n_member, n_step, n_node = local_m3s.shape
+    n_reach = routing.shape[0]
+    flow = np.zeros((n_member, n_step, n_node))
+    entry = np.zeros((n_member, n_step, n_reach))
+    for m in prange(n_member):
+        f, e = natural_flow(order, river_out, reach_to, routing, k_days, x, loss, edges, local_m3s[m])
+        flow[m] = f
+        entry[m] = e
+    return flow, entry
+
+
+@njit(cache=True)
+def reach_coefficients_members(t: int, routing: NDArray[np.int64], k_days: NDArray[np.float64],
+                               x: NDArray[np.float64], loss: NDArray[np.float64],
+                               edges: NDArray[np.float64], cum: NDArray[np.float64],
+                               q0: NDArray[np.float64], musk_i: NDArray[np.float64],
+                               musk_o: NDArray[np.float64],
+                               a_out: NDArray[np.float64], b_out: NDArray[np.float64]) -> None:
+    """`reach_coefficients` of every member; state and outputs carry a leading member axis."""
+    for m in range(a_out.shape[0]):
+        reach_coefficients(t, routing, k_days, x, loss, edges, cum[m], q0[m], musk_i[m], musk_o[m],
+                           a_out[m], b_out[m])
+
+
+@njit(cache=True)
+def reach_advance_members(t: int, q_m3s: NDArray[np.float64], routing: NDArray[np.int64],
+                          k_days: NDArray[np.float64], x: NDArray[np.float64],
+                          edges: NDArray[np.float64], cum: NDArray[np.float64],
+                          q0: NDArray[np.float64], musk_i: NDArray[np.float64],
+                          musk_o: NDArray[np.float64]) -> None:
+    """`reach_advance` of every member (q_m3s: (n_member, n_reach))."""
+    for m in range(q_m3s.shape[0]):
+        reach_advance(t, q_m3s[m], routing, k_days, x, edges, cum[m], q0[m], musk_i[m], musk_o[m])

@@ -118,3 +118,42 @@ def record(t: int, x: F64, dl: float, hours: float, local_m3s: F64, a: F64, b_mc
     for k in range(n_res):
         storage_out[t, k] = new_storage[k]
         storage_mcm[k] = new_storage[k]
+
+
+@njit(cache=True)
+def assemble_members(dl: float, local_m3s: F64, request_mcm: F64, storage_mcm: F64, evap_mm: F64,
+                     area_s: F64, area_a: F64, area_n: I64, dead_mcm: F64, reach_to: I64,
+                     res_node: I64, dem_node: I64, q_cap_m3s: F64, rel_max_m3s: F64, a: F64,
+                     b_m3s: F64, col_q: I64, col_x: I64, col_v: I64, col_rel: I64, col_surplus: I64,
+                     row_balance: I64, row_share: I64, lagged_demand: bool, inf: float,
+                     col_lo: F64, col_hi: F64, row_lo: F64, row_hi: F64, coef: F64,
+                     evap_mcm: F64, b_mcm: F64) -> None:
+    """`assemble` for each member of a stacked LP: arrays that differ by member carry a
+    leading member axis (local (M, N), storage (M, K), a and b (M, R), bounds (M, n_col)
+    and (M, n_row), coef (M, n_coef), evap (M, K), b_mcm (M, R)); the index arrays are
+    those of one member's block."""
+    for m in range(local_m3s.shape[0]):
+        assemble(dl, local_m3s[m], request_mcm, storage_mcm[m], evap_mm, area_s, area_a, area_n,
+                 dead_mcm, reach_to, res_node, dem_node, q_cap_m3s, rel_max_m3s, a[m], b_m3s[m],
+                 col_q, col_x, col_v, col_rel, col_surplus, row_balance, row_share, lagged_demand,
+                 inf, col_lo[m], col_hi[m], row_lo[m], row_hi[m], coef[m], evap_mcm[m], b_mcm[m])
+
+
+@njit(cache=True)
+def record_members(t: int, x: F64, dl: float, hours: float, local_m3s: F64, a: F64, b_mcm: F64,
+                   reach_from: I64, reach_to: I64, dem_node: I64, dem_return: I64,
+                   dem_consumptive: F64, res_node: I64, sink_node: I64, col_q: I64, col_x: I64,
+                   col_surplus: I64, col_v: I64, col_rel: I64, col_spill: I64, col_out: I64,
+                   hydro: NDArray[np.bool_], head_s: F64, head_h: F64, head_n: I64,
+                   efficiency: F64, installed_mw: F64, storage_mcm: F64, evap_mcm: F64,
+                   node_flow: F64, reach_flow: F64, reach_outflow: F64, storage_out: F64,
+                   release: F64, spill: F64, evaporation_out: F64, energy: F64, supplied: F64,
+                   balance_error: F64, q_m3s: F64) -> None:
+    """`record` for each member: x is (M, n_col), outputs are (M, T, ·), state (M, ·)."""
+    for m in range(x.shape[0]):
+        record(t, x[m], dl, hours, local_m3s[m], a[m], b_mcm[m], reach_from, reach_to, dem_node,
+               dem_return, dem_consumptive, res_node, sink_node, col_q, col_x, col_surplus, col_v,
+               col_rel, col_spill, col_out, hydro, head_s, head_h, head_n, efficiency, installed_mw,
+               storage_mcm[m], evap_mcm[m], node_flow[m], reach_flow[m], reach_outflow[m],
+               storage_out[m], release[m], spill[m], evaporation_out[m], energy[m], supplied[m],
+               balance_error[m], q_m3s[m])
