@@ -88,6 +88,9 @@ class StepLP:
     #: stacked LP its member's level's); empty means col_m[claim_level]
     claim_m_col: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     members: int = 1
+    #: (n_res,) relative value of water kept in each reservoir, 1 to 1.1, higher upstream
+    #: (see `storage_weights`); empty means 1 everywhere
+    storage_weight: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     @property
     def claim_m(self) -> NDArray[np.int64]:
@@ -140,7 +143,27 @@ def stack(lp: StepLP, members: int) -> StepLP:
         energy_res=tile(lp.energy_res),
         n_col=lp.n_col * members, n_row=lp.n_row * members,
         claim_m_col=cols(lp.claim_m), members=members,
+        storage_weight=tile(lp.storage_weight),
     )
+
+
+def storage_weights(net: Network) -> NDArray[np.float64]:
+    """Relative value of a mcm kept in each reservoir: 1 + 0.1·(K - rank)/K, ranking
+    reservoirs by the number of river reaches between them and the sea (most first), then
+    by file order. Without it, where several reservoirs could hold the same water the LP
+    has many optima and which one HiGHS returns depends on its pivoting (so a member's run
+    alone and the same member stacked with others could part ways); with it, water is
+    kept upstream, where it can still serve every demand below, and the answer is unique."""
+    n_res = len(net.res_ids)
+    depth = np.zeros(net.n_node, dtype=np.int64)
+    for node in reversed(net.order.tolist()):           # downstream first
+        r = int(net.river_out[node])
+        depth[node] = depth[net.reach_to[r]] + 1 if r >= 0 else 0
+    rank = sorted(range(n_res), key=lambda k: (-int(depth[net.res_node[k]]), k))
+    weight = np.empty(n_res)
+    for position, k in enumerate(rank):
+        weight[k] = 1.0 + 0.1 * (n_res - position) / n_res
+    return weight
 
 
 def energy_reservoirs(net: Network) -> list[int]:
@@ -315,4 +338,5 @@ def extract(net: Network, rows: list[ClauseRow] | None = None,
         energy_res=np.array(energy_k, dtype=np.int64),
         n_col=len(form.columns),
         n_row=len(form.rows),
+        storage_weight=storage_weights(net),
     )

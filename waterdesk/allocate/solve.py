@@ -115,6 +115,8 @@ class StepSolver:
         self._claims_of_level = [np.flatnonzero(lp.claim_level == k) for k in range(len(lp.levels))]
         self._demand_claim = ~lp.claim_slack
         self._claim_m = lp.claim_m
+        self._storage_weight = (lp.storage_weight if len(lp.storage_weight) == len(lp.col_v)
+                                else np.ones(len(lp.col_v)))
         self.solves = 0
         self.iterations = 0
         self.run_seconds = 0.0
@@ -230,7 +232,7 @@ class StepSolver:
         weight = PRICE_BASE ** -np.arange(len(lp.levels), dtype=float)
         cost = np.zeros(lp.n_col)
         cost[lp.claim_col] = np.where(lp.claim_slack, 1.0, -1.0) * weight[lp.claim_level]
-        cost[lp.col_v] = -STORAGE_VALUE * weight[-1] if len(weight) else -STORAGE_VALUE
+        cost[lp.col_v] = -STORAGE_VALUE * self._storage_weight * (weight[-1] if len(weight) else 1.0)
         cost[lp.col_spill] = SPILL_COST * (weight[-1] if len(weight) else 1.0)
         cost[lp.col_surplus] = SURPLUS_COST
         h.changeColsCost(lp.n_col, self._all_cols, cost)
@@ -305,7 +307,7 @@ class StepSolver:
             cost[lp.claim_col] = sign * weight[lp.claim_level]
             if len(lp.levels) and guard >= 0:
                 cost[lp.col_m[stage]] = self._m_weight[stage]
-            cost[lp.col_v] = -STORAGE_VALUE
+            cost[lp.col_v] = -STORAGE_VALUE * self._storage_weight
             cost[lp.col_spill] = SPILL_COST
             cost[lp.col_surplus] = SURPLUS_COST
             self._cost_cache[key] = cost
