@@ -213,7 +213,10 @@ class StepSolver:
             x = self._water_fill(x, level, request, active, lower, row_lo)
             self._fix_levels(x, [level], lower, row_lo)
             stage = level + 1
-            if stage >= n_level:
+            if stage >= n_level or not self._short_levels(x, request, active, stage).size:
+                # nothing below is short: x already serves every lower level in full, and
+                # the next stage's costs (which only weigh lower levels more against
+                # storage) would return it again
                 self._guess = first_short
                 return x
             x = self._refine(self._costs(stage), x)

@@ -30,7 +30,15 @@ STATUSES = ("ok", "invalid", "infeasible", "solver_error")
 #: a window is held when its violation is at most this [mcm] (as in `waterdesk ledger`)
 _HELD_TOL_MCM = 1e-6
 
-RunTask = tuple[str, str, dict[str, Any], str]   # scenario path, run id, overrides, out dir
+#: a task: scenario path, [(run id, overrides)], out dir; with members, one task holds up
+#: to MEMBERS_PER_TASK members of one combination, run together as a stacked LP
+RunTask = tuple[str, list[tuple[str, dict[str, Any]]], str]
+
+#: members of one combination solved together (`waterdesk.simulate.simulate_members`).
+#: Fixed, not derived from the worker count, so the stacks and the results are the same
+#: whatever executes them; a resumed task recomputes its whole stack and writes only the
+#: files that are missing.
+MEMBERS_PER_TASK = 10
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -39,63 +47,114 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(part, path)
 
 
-def _run_one(scenario: str, run_id: str, overrides: dict[str, Any], out_dir: str) -> tuple[str, str, str]:
-    """Run one member of the sweep unless its file exists; (run id, status, reason)."""
-    import waterdesk as wd
+def _failure(err: Exception) -> tuple[str, str]:
+    if isinstance(err, InputError):
+        return "invalid", "; ".join(str(p) for p in err.problems)
+    if isinstance(err, InfeasibleError):
+        return "infeasible", str(err)
+    return "solver_error", str(err)
+
+
+def _record_failure(out: Path, run_id: str, overrides: dict[str, Any], err: Exception) -> tuple[str, str, str]:
+    status, reason = _failure(err)
+    record = {"run": run_id, "status": status, "reason": reason, "overrides": overrides}
+    _atomic_write_bytes(out / f"{run_id}.failed.json", json.dumps(record, indent=2, sort_keys=True).encode())
+    return run_id, status, reason
+
+
+def _write_run(out: Path, run_id: str, overrides: dict[str, Any], ds: "xr.Dataset") -> tuple[str, str, str]:
     from waterdesk.io.netcdf import write_result
 
+    ds.attrs["batch_run"] = run_id
+    ds.attrs["batch_overrides"] = json.dumps(overrides, sort_keys=True)
+    write_result(ds, out / f"{run_id}.nc")
+    (out / f"{run_id}.failed.json").unlink(missing_ok=True)
+    return run_id, "ok", ""
+
+
+def _run_one(scenario: str, run_id: str, overrides: dict[str, Any], out_dir: str) -> tuple[str, str, str]:
+    """Run one run of the sweep unless its file exists; (run id, status, reason)."""
+    import waterdesk as wd
+
     out = Path(out_dir)
-    target = out / f"{run_id}.nc"
-    failed = out / f"{run_id}.failed.json"
-    if target.exists():
+    if (out / f"{run_id}.nc").exists():
         return run_id, "ok", ""
     try:
         sc = wd.load_scenario(scenario, overrides)
         sc = sc.replace(name=f"{sc.name}-{run_id}")
-        ds = wd.run(sc)
-        ds.attrs["batch_run"] = run_id
-        ds.attrs["batch_overrides"] = json.dumps(overrides, sort_keys=True)
-        write_result(ds, target)
-        failed.unlink(missing_ok=True)
-        return run_id, "ok", ""
-    except InputError as err:
-        status, reason = "invalid", "; ".join(str(p) for p in err.problems)
-    except InfeasibleError as err:
-        status, reason = "infeasible", str(err)
-    except SolverError as err:
-        status, reason = "solver_error", str(err)
-    record = {"run": run_id, "status": status, "reason": reason, "overrides": overrides}
-    _atomic_write_bytes(failed, json.dumps(record, indent=2, sort_keys=True).encode())
-    return run_id, status, reason
+        return _write_run(out, run_id, overrides, wd.run(sc))
+    except (InputError, InfeasibleError, SolverError) as err:
+        return _record_failure(out, run_id, overrides, err)
 
 
-def _serial(tasks: list[RunTask], done: Callable[[], None]) -> None:
+def _run_task(scenario: str, runs: list[tuple[str, dict[str, Any]]], out_dir: str) -> list[tuple[str, str, str]]:
+    """Run a task: one run, or members of one combination together (one stacked LP per
+    step). Members that differ only in ``inflows.member`` share the scenario; if the
+    stack fails (one member infeasible), each member runs alone so the others still land."""
+    out = Path(out_dir)
+    if len(runs) == 1 or all((out / f"{run_id}.nc").exists() for run_id, _ in runs):
+        return [_run_one(scenario, run_id, overrides, out_dir) for run_id, overrides in runs]
+    import waterdesk as wd
+    from waterdesk.result import to_dataset
+    from waterdesk.simulate import simulate_members
+
+    try:
+        # each member loaded as its own run would be (same checks, same input digest)
+        scenarios = [wd.load_scenario(scenario, overrides) for _, overrides in runs]
+        if any(sc.exchange or sc.mode != "step" for sc in scenarios):
+            raise LookupError("run members one by one")
+        sims = simulate_members(scenarios[0], [sc.inflows for sc in scenarios])
+    except (InputError, InfeasibleError, SolverError, LookupError):
+        return [_run_one(scenario, run_id, overrides, out_dir) for run_id, overrides in runs]
+    results = []
+    for (run_id, overrides), sc, sim in zip(runs, scenarios, sims):
+        if (out / f"{run_id}.nc").exists():
+            results.append((run_id, "ok", ""))
+            continue
+        sim.scenario = sc.replace(name=f"{sc.name}-{run_id}")
+        results.append(_write_run(out, run_id, overrides, to_dataset(sim, wd.__version__)))
+    return results
+
+
+def _tasks(scenario: str, runs: list[tuple[str, dict[str, Any]]], out: Path,
+           members: bool) -> list[RunTask]:
+    """Group the runs into tasks (members of a combination in stacks of MEMBERS_PER_TASK,
+    counted from member 0), leaving out tasks whose every run has its file."""
+    groups: list[list[tuple[str, dict[str, Any]]]] = []
+    for run_id, overrides in runs:
+        member = overrides.get(MEMBER_KEY) if members else None
+        if member is not None and int(member) % MEMBERS_PER_TASK != 0 and groups:
+            groups[-1].append((run_id, overrides))
+        else:
+            groups.append([(run_id, overrides)])
+    return [(scenario, group, str(out.resolve())) for group in groups
+            if not all((out / f"{run_id}.nc").exists() for run_id, _ in group)]
+
+
+def _serial(tasks: list[RunTask], done: Callable[[int], None]) -> None:
     for task in tasks:
-        _run_one(*task)
-        done()
+        done(len(_run_task(*task)))
 
 
-def _pool(tasks: list[RunTask], workers: int, done: Callable[[], None]) -> None:
+def _pool(tasks: list[RunTask], workers: int, done: Callable[[int], None]) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     # spawn: numba and the solver start threads, which fork does not copy safely
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_run_one, *task) for task in tasks]
+        futures = [pool.submit(_run_task, *task) for task in tasks]
         for future in as_completed(futures):
-            future.result()
-            done()
+            done(len(future.result()))
 
 
-def _dask(tasks: list[RunTask], scheduler: str, done: Callable[[], None]) -> None:
+def _dask(tasks: list[RunTask], scheduler: str, done: Callable[[int], None]) -> None:
     from distributed import Client, as_completed
 
     with Client(scheduler) as client:  # type: ignore[no-untyped-call]  # closes the client, not the cluster
-        futures = [client.submit(_run_one, *task, pure=False)
+        futures = [client.submit(_run_task, *task, pure=False)
                    for task in tasks]
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
-            future.result()
-            done()
+            done(len(future.result()))
 
 
 def _members_file(out: Path, base: "Scenario", sweep: Sweep) -> Path:
@@ -185,17 +244,15 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
     if sweep.members is not None:
         fixed["inflows.file"] = str(_members_file(out, base, sweep).resolve())
     scenario = str(sweep.scenario.resolve())
-    tasks: list[RunTask] = []
-    for run_id, overrides in runs:
-        if (out / f"{run_id}.nc").exists():
-            if progress is not None:
-                progress(1)
-        else:
-            tasks.append((scenario, run_id, {**fixed, **overrides}, str(out.resolve())))
+    tasks = _tasks(scenario, [(run_id, {**fixed, **overrides}) for run_id, overrides in runs], out,
+                   sweep.members is not None)
+    pending = sum(len(task[1]) for task in tasks)
+    if progress is not None and len(runs) > pending:
+        progress(len(runs) - pending)
 
-    def done() -> None:
+    def done(n: int) -> None:
         if progress is not None:
-            progress(1)
+            progress(n)
 
     if tasks:
         if scheduler is not None:
