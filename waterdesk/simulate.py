@@ -142,9 +142,9 @@ def _simulate(scenario: Scenario, members: list[InflowData],
     lp = extract(net, rows, scenario.clauses)
     col_of = {"q": lp.col_q, "x": lp.col_x, "surplus": lp.col_surplus, "v": lp.col_v,
               "rel": lp.col_rel, "spill": lp.col_spill, "out": lp.col_out}
-    books = [ClauseBook(scenario.clauses, rows, net, steps, delta, natural[m] * delta[:, None],
-                        requests, col_of) for m in range(n_m)]
-    book = books[0]
+    book = ClauseBook(scenario.clauses, rows, net, steps, delta, natural[0] * delta[:, None], requests, col_of)
+    books = [book] + [ClauseBook(scenario.clauses, rows, net, steps, delta, natural[m] * delta[:, None],
+                                 requests, col_of, windows=book.windows) for m in range(1, n_m)]
     clause_claim = lp.claim_row >= 0                   # claims of soft clause rows
     energy_claim = lp.claim_row == -2                  # claims of energy targets
     soft = lp.claim_row[clause_claim]                  # their clause rows

@@ -131,7 +131,10 @@ class ClauseBook:
 
     def __init__(self, clauses: tuple[Clause, ...], rows: list[ClauseRow], net: Network,
                  steps: Steps, delta: NDArray[np.float64], natural_mcm: NDArray[np.float64],
-                 requests: NDArray[np.float64], col_of: dict[str, NDArray[np.int64]]) -> None:
+                 requests: NDArray[np.float64], col_of: dict[str, NDArray[np.int64]],
+                 windows: "list[Windows] | None" = None) -> None:
+        """`windows`: the clauses' accounting windows on these steps, when already made
+        (they depend on the calendar only, so the members of an ensemble share them)."""
         self.clauses = clauses
         self.rows = rows
         self.net = net
@@ -139,7 +142,8 @@ class ClauseBook:
         self.days = steps.days
         self.delta = delta
         self.month = steps.month_index
-        self.windows: list[Windows] = [make_windows(steps, c.period, c.months) for c in clauses]
+        self.windows: list[Windows] = (windows if windows is not None
+                                       else [make_windows(steps, c.period, c.months) for c in clauses])
         n_win = max([len(w) for w in self.windows] + [0])
         shape = (len(clauses), n_win)
         self.required = np.full(shape, np.nan)
