@@ -9,7 +9,7 @@ Examples
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version as _version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,7 +68,8 @@ def load_scenario(path: str | Path, overrides: "Mapping[str, Any] | None" = None
 
 
 def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
-        progress: Callable[[int], None] | None = None) -> "xr.Dataset":
+        progress: Callable[[int], None] | None = None,
+        members: "Sequence[int] | None" = None) -> "xr.Dataset":
     """Run a scenario and return its result Dataset (SPEC §8).
 
     Parameters
@@ -77,19 +78,43 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
     output : path, optional
         also write the result there (atomically) as NetCDF.
     progress : callable, optional
-        called with the number of steps completed since the last call.
+        called with the number of steps completed since the last call (member-steps
+        with `members`).
+    members : sequence of int, optional
+        members of the scenario's inflow ensemble (a NetCDF file with a ``member``
+        dimension, as ``waterdesk inflows generate`` writes) to run together; the result
+        then has a ``member`` dimension whose coordinate holds these numbers. In step
+        mode all members go through one stacked LP per step
+        (`waterdesk.simulate.simulate_members`).
+
+    An ensemble run, e.g. the share of members in which some demand falls short::
+
+        sc = wd.load_scenario("baseline.toml", {"inflows.file": "ens.nc"})
+        ds = wd.run(sc, members=range(20))
+        (ds["shortage"].sum(["time", "demand"]) > 0).mean("member")
     """
-    from waterdesk.result import to_dataset
-    from waterdesk.simulate import simulate
+    from waterdesk.result import members_dataset, to_dataset
+    from waterdesk.simulate import simulate, simulate_members
 
     if not hasattr(scenario, "basin"):
         scenario = load_scenario(scenario)  # type: ignore[arg-type]
-    sim = simulate(scenario, progress=progress)  # type: ignore[arg-type]
-    ds = to_dataset(sim, __version__)
-    if getattr(scenario, "exchange", None):
-        from waterdesk.analysis.exchange import with_exchange_account
+    if members is not None:
+        from waterdesk.io.inflows import read_members
 
-        ds = with_exchange_account(scenario, ds, lambda sc: to_dataset(simulate(sc), __version__))  # type: ignore[arg-type]
+        numbers = [int(m) for m in members]
+        if getattr(scenario, "exchange", None):
+            raise InputError([Problem(getattr(scenario, "path", None) or "scenario", None, "exchange",
+                                      "the exchange account is made per run; run the members one by one")])
+        data = read_members(scenario, numbers)  # type: ignore[arg-type]
+        sims = simulate_members(scenario, data, progress=progress)  # type: ignore[arg-type]
+        ds = members_dataset(sims, numbers, __version__)
+    else:
+        sim = simulate(scenario, progress=progress)  # type: ignore[arg-type]
+        ds = to_dataset(sim, __version__)
+        if getattr(scenario, "exchange", None):
+            from waterdesk.analysis.exchange import with_exchange_account
+
+            ds = with_exchange_account(scenario, ds, lambda sc: to_dataset(simulate(sc), __version__))  # type: ignore[arg-type]
     if output is not None:
         write_result(ds, output)
     return ds

@@ -34,6 +34,24 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 
 
+#: variables every member of an ensemble shares (they do not depend on the inflows)
+MEMBER_SHARED = ("requested", "energy_target", "time_bounds", "clause_covers")
+
+
+def members_dataset(sims: list[Simulation], members: list[int], version: str) -> xr.Dataset:
+    """The result of an ensemble run: each member's Dataset stacked along ``member``
+    (SPEC §8). Variables the members share (requests, coordinates) keep their dims."""
+    parts = [to_dataset(sim, version) for sim in sims]
+    varying = [name for name in parts[0].data_vars if name not in MEMBER_SHARED]
+    ds = xr.concat(parts, dim="member", data_vars=varying, coords="minimal", compat="equals",
+                   combine_attrs="override")
+    ds = ds.assign_coords(member=("member", np.asarray(members, dtype=np.int32),
+                                  {"long_name": "member of the inflow ensemble"}))
+    ds.attrs["members"] = len(parts)
+    ds.attrs["history"] = ds.attrs["history"] + f" with {len(parts)} inflow members"
+    return ds
+
+
 def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
     """Build the result Dataset of a run."""
     net = sim.network

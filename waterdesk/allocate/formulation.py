@@ -91,6 +91,10 @@ class StepLP:
     #: (n_res,) relative value of water kept in each reservoir, 1 to 1.1, higher upstream
     #: (see `storage_weights`); empty means 1 everywhere
     storage_weight: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    #: q columns of reaches off a node's natural course (canals, side branches), which
+    #: carry a tiny cost so that water leaves the river only when someone needs it
+    col_divert: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    divert_weight: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))   # 1 to 3
 
     @property
     def claim_m(self) -> NDArray[np.int64]:
@@ -143,7 +147,8 @@ def stack(lp: StepLP, members: int) -> StepLP:
         energy_res=tile(lp.energy_res),
         n_col=lp.n_col * members, n_row=lp.n_row * members,
         claim_m_col=cols(lp.claim_m), members=members,
-        storage_weight=tile(lp.storage_weight),
+        storage_weight=tile(lp.storage_weight), col_divert=cols(lp.col_divert),
+        divert_weight=tile(lp.divert_weight),
     )
 
 
@@ -155,15 +160,36 @@ def storage_weights(net: Network) -> NDArray[np.float64]:
     alone and the same member stacked with others could part ways); with it, water is
     kept upstream, where it can still serve every demand below, and the answer is unique."""
     n_res = len(net.res_ids)
-    depth = np.zeros(net.n_node, dtype=np.int64)
-    for node in reversed(net.order.tolist()):           # downstream first
-        r = int(net.river_out[node])
-        depth[node] = depth[net.reach_to[r]] + 1 if r >= 0 else 0
+    depth = _depth(net)
     rank = sorted(range(n_res), key=lambda k: (-int(depth[net.res_node[k]]), k))
     weight = np.empty(n_res)
     for position, k in enumerate(rank):
         weight[k] = 1.0 + 0.1 * (n_res - position) / n_res
     return weight
+
+
+def _depth(net: Network) -> NDArray[np.int64]:
+    """Number of river reaches from each node to the sea along its natural course."""
+    depth = np.zeros(net.n_node, dtype=np.int64)
+    for node in reversed(net.order.tolist()):           # downstream first
+        r = int(net.river_out[node])
+        depth[node] = depth[net.reach_to[r]] + 1 if r >= 0 else 0
+    return depth
+
+
+def diversion_weights(net: Network) -> tuple[list[int], NDArray[np.float64]]:
+    """Reaches off their node's natural course (canals, side branches) and the relative
+    cost of a mcm entering each, 1 to 3: higher the further upstream the diversion (then
+    by file order). Water thus leaves the river only for someone who needs it, and as far
+    downstream as serves them; where two canals can serve the same demand the LP has one
+    answer instead of one per pivoting order."""
+    depth = _depth(net)
+    off = [r for r in range(net.n_reach) if net.river_out[net.reach_from[r]] != r]
+    rank = sorted(off, key=lambda r: (int(depth[net.reach_from[r]]), r))
+    weight = np.empty(len(off))
+    for position, r in enumerate(rank):
+        weight[off.index(r)] = 1.0 + 2.0 * position / max(len(off), 1)
+    return off, weight
 
 
 def energy_reservoirs(net: Network) -> list[int]:
@@ -286,6 +312,7 @@ def extract(net: Network, rows: list[ClauseRow] | None = None,
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
     rows = rows or []
+    divert = diversion_weights(net)
     model = declare(net, rows, clauses)
     form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
     col_of = {id(v): j for j, v in enumerate(form.columns)}
@@ -339,4 +366,6 @@ def extract(net: Network, rows: list[ClauseRow] | None = None,
         n_col=len(form.columns),
         n_row=len(form.rows),
         storage_weight=storage_weights(net),
+        col_divert=cols(model.q, divert[0]),
+        divert_weight=divert[1],
     )

@@ -297,7 +297,8 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
         claim_level=np.concatenate([np.tile(lp1.claim_level, n), soft_levels]),
         claim_row=np.concatenate([np.tile(lp1.claim_row, n), np.full(len(soft_extra), -1)]),
         row_share=np.concatenate([tile_rows(lp1.row_share), np.array(share_rows, dtype=np.int64)]),
-        n_col=n_col, n_row=n_row, storage_weight=lp1.storage_weight,
+        n_col=n_col, n_row=n_row, storage_weight=lp1.storage_weight, col_divert=tile(lp1.col_divert),
+        divert_weight=np.tile(lp1.divert_weight, n),
     )
     col_lower = np.concatenate([col_lo, np.zeros(n_extra)])
     col_upper = np.concatenate([col_hi, np.array(slack_hi)])

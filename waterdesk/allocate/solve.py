@@ -30,7 +30,12 @@ LOWER_LEVEL = 1e-2     # discount per level below the one being decided
 FLOOR = 1e-3           # smallest weight a demand gets (stays above storage value)
 STORAGE_VALUE = 1e-4   # per mcm kept in a reservoir
 SPILL_COST = 1e-4      # per mcm over the spillway
-SURPLUS_COST = 1e3     # per mcm forced onto a demand beyond its request
+SURPLUS_COST = 5e-4    # per mcm of canal water passing a demand unconsumed (forced by a lagged
+                       # canal): below every claim's weight, so a lower priority can let it
+                       # pass to a higher one downstream, and above the storage value
+DIVERT_COST = 1e-5     # per mcm entering a reach off a node's natural course (a canal), x 1
+                       # to 3 by how far upstream (formulation.diversion_weights), so the LP
+                       # has one answer, not one per pivoting order
 TOL = 1e-7             # a shortage below this [mcm] is none
 FIX_SLACK = 1e-9       # relative slack when a decided delivery becomes a lower bound
 PRICE_BASE = 100.0     # pricing LP: weight of a level against the level above it
@@ -115,6 +120,8 @@ class StepSolver:
         self._claims_of_level = [np.flatnonzero(lp.claim_level == k) for k in range(len(lp.levels))]
         self._demand_claim = ~lp.claim_slack
         self._claim_m = lp.claim_m
+        self._divert_weight = (lp.divert_weight if len(lp.divert_weight) == len(lp.col_divert)
+                               else np.ones(len(lp.col_divert)))
         self._storage_weight = (lp.storage_weight if len(lp.storage_weight) == len(lp.col_v)
                                 else np.ones(len(lp.col_v)))
         self.solves = 0
@@ -313,6 +320,7 @@ class StepSolver:
             cost[lp.col_v] = -STORAGE_VALUE * self._storage_weight
             cost[lp.col_spill] = SPILL_COST
             cost[lp.col_surplus] = SURPLUS_COST
+            cost[lp.col_divert] += DIVERT_COST * self._divert_weight
             self._cost_cache[key] = cost
         return key
 

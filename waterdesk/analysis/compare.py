@@ -41,6 +41,7 @@ METRICS: dict[str, list[tuple[str, str, str]]] = {
 def _load(results: "Mapping[str, xr.Dataset] | Sequence[str | Path]") -> dict[str, tuple[str, "xr.Dataset"]]:
     """name -> (source for messages, Dataset); every unreadable input reported at once."""
     from waterdesk import open_result
+    from waterdesk.analysis.ensemble import member_problem
 
     problems: list[Problem] = []
     loaded: dict[str, tuple[str, xr.Dataset]] = {}
@@ -48,6 +49,8 @@ def _load(results: "Mapping[str, xr.Dataset] | Sequence[str | Path]") -> dict[st
         for name, ds in results.items():
             if "waterdesk_version" not in getattr(ds, "attrs", {}):
                 problems.append(Problem(str(name), None, "", "not a waterdesk result (no waterdesk_version attribute)"))
+            elif "member" in ds.dims:
+                problems.append(member_problem(str(name), ds))
             else:
                 loaded[str(name)] = (str(name), ds)
     else:
@@ -56,9 +59,14 @@ def _load(results: "Mapping[str, xr.Dataset] | Sequence[str | Path]") -> dict[st
         for p, stem in zip(paths, stems):
             name = stem if stems.count(stem) == 1 else str(p)
             try:
-                loaded[name] = (str(p), open_result(p))
+                ds = open_result(p)
             except InputError as err:
                 problems.extend(err.problems)
+                continue
+            if "member" in ds.dims:
+                problems.append(member_problem(p, ds))
+            else:
+                loaded[name] = (str(p), ds)
     if problems:
         raise InputError(problems)
     return loaded

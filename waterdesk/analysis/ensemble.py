@@ -69,9 +69,20 @@ def open_result_or_summary(path: str | os.PathLike[str]) -> tuple[str, "xr.Datas
         loaded.attrs["summary_path"] = str(p)
         return "summary", loaded
     if "waterdesk_version" in loaded.attrs:
+        if "member" in loaded.dims:
+            raise InputError([member_problem(p, loaded)])
         return "result", loaded
     raise InputError([Problem(p, None, "", "not a waterdesk result (no waterdesk_version attribute) "
                                            "nor a batch summary (no run dimension)")])
+
+
+def member_problem(where: "str | os.PathLike[str]", ds: "xr.Dataset") -> Problem:
+    """The problem of giving an ensemble result (a ``member`` dimension) to a tool that
+    reads one run."""
+    return Problem(where if isinstance(where, str) else Path(where), None, "member",
+                   f"holds {ds.sizes['member']} inflow members; ledger, compare and report read one run: "
+                   "select one (ds.sel(member=K) in Python) or run the ensemble with `waterdesk batch` "
+                   "for probabilities across members")
 
 
 def open_summary(path: str | os.PathLike[str]) -> "xr.Dataset":

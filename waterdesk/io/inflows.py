@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from waterdesk.errors import Problem
 from waterdesk.model.scenario import InflowData
+
+if TYPE_CHECKING:
+    from waterdesk.model.scenario import Scenario
 
 
 def _period_ends(start: np.ndarray) -> np.ndarray:
@@ -89,6 +93,21 @@ def _read_netcdf(path: Path, member: int = 0, member_at: tuple[Path, int | None]
         nodes = tuple(str(n) for n in da["node"].values)
         values = np.asarray(da.values, dtype=np.float64)
     return InflowData(nodes, start, _period_ends(start), values, source=str(path)), []
+
+
+def read_members(scenario: "Scenario", members: list[int]) -> list[InflowData]:
+    """Members of the scenario's inflow ensemble (the NetCDF file its inflows came from),
+    in the order given. Raises InputError naming the file when one is out of range."""
+    from waterdesk.errors import InputError
+
+    path = Path(scenario.inflows.source)
+    out: list[InflowData] = []
+    for m in members:
+        data, problems = read_inflows(path, member=m, member_at=(path, None))
+        if data is None:
+            raise InputError(problems)
+        out.append(data)
+    return out
 
 
 def _read_csv(path: Path) -> tuple[InflowData | None, list[Problem]]:
