@@ -13,7 +13,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from click.testing import CliRunner
+
 import waterdesk as wd
+from waterdesk.cli.main import cli
 from waterdesk.generate import generate_inflows
 from waterdesk.io.inflows import read_inflows, write_inflows
 from waterdesk.kernels import routing
@@ -142,10 +145,6 @@ def test_members_out_of_range_and_ensemble_results_in_single_run_tools(tmp_path:
     assert "member 2 out of range" in str(err.value) and sc.inflows.source in str(err.value)
     out = tmp_path / "ens.nc"
     wd.run(sc, members=[0, 1], output=out)
-    from click.testing import CliRunner
-
-    from waterdesk.cli.main import cli
-
     for args in (["ledger", str(out)], ["compare", str(out), str(out)],
                  ["report", str(out), "-o", str(tmp_path / "r.html")]):
         res = CliRunner().invoke(cli, args)
@@ -202,3 +201,69 @@ hard = true
                                                    "inflows.member": int(run[-1])}))
         np.testing.assert_allclose(wd.open_result(out / f"{run}.nc")["supplied"].values,
                                    alone["supplied"].values, atol=1e-6)
+
+
+def _generated_scenario(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "ensemble.toml"
+    basin = (ROOT / "basins" / "chu-talas" / "basin.toml").as_posix()
+    path.write_text(f"""
+[scenario]
+name = "chu-talas-ensemble"
+basin = "{basin}"
+start = "2000-10-01"
+end = "2002-09-30"
+timestep = "month"
+
+[inflows]
+generate = {{ years = 2, members = 5, seed = 7 }}
+{extra}
+""")
+    return path
+
+
+def test_scenario_generating_its_ensemble_runs_every_member(tmp_path: Path) -> None:
+    """`inflows.generate` in a scenario (SPEC §5): member k of the result is the run of
+    member k of the same generated file read by `inflows.file` + `inflows.member`."""
+    path = _generated_scenario(tmp_path)
+    sc = wd.load_scenario(path)
+    assert len(sc.members) == 5
+    out = tmp_path / "ens.nc"
+    res = CliRunner().invoke(cli, ["run", str(path), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    ds = wd.open_result(out)
+    assert ds.sizes["member"] == 5
+    ens = tmp_path / "same.nc"
+    write_inflows(generate_inflows(ROOT / "basins" / "chu-talas", years=2, members=5, seed=7, start="2000-10"), ens)
+    for k in (0, 4):
+        single = tmp_path / "single.toml"
+        single.write_text(path.read_text().replace("generate = { years = 2, members = 5, seed = 7 }",
+                                                   f'file = "{ens.as_posix()}"\nmember = {k}'))
+        alone = wd.run(single)
+        np.testing.assert_allclose(ds["supplied"].sel(member=k).values, alone["supplied"].values, atol=1e-6)
+        np.testing.assert_allclose(ds["storage"].sel(member=k).values, alone["storage"].values, atol=1e-6)
+    # the printed shares follow from the file
+    short = ds["shortage"].where(ds["demand_country"] == "KG").sum(["time", "demand"])
+    share = float((short <= 1e-6).mean())
+    line = next(x for x in res.output.splitlines() if x.startswith("KG "))
+    assert line.rstrip().endswith(f"{100 * share:.0f}%"), line
+    assert "5 inflow members" in res.output
+
+
+def test_ensemble_scenario_keys_are_checked(tmp_path: Path) -> None:
+    bad = _generated_scenario(tmp_path, "member = 2")
+    res = CliRunner().invoke(cli, ["validate", str(bad)])
+    assert res.exit_code == 2
+    assert f"{bad}:10: inflows.generate: generate makes the inflows; remove inflows.member" in res.output
+    ens = tmp_path / "three.nc"
+    write_inflows(generate_inflows(ROOT / "basins" / "chu-talas", years=2, members=3, seed=1, start="2000-10"), ens)
+    too_many = tmp_path / "many.toml"
+    too_many.write_text(bad.read_text().replace("generate = { years = 2, members = 5, seed = 7 }\nmember = 2",
+                                                f'file = "{ens.as_posix()}"\nmembers = 4'))
+    res = CliRunner().invoke(cli, ["validate", str(too_many)])
+    assert res.exit_code == 2
+    assert f"{too_many}:11: inflows.members: members 0 to 3 requested: {ens} has 3 members (0 to 2)" in res.output
+    from waterdesk.batch import Sweep, run_sweep
+
+    with pytest.raises(wd.InputError) as err:
+        run_sweep(Sweep(_generated_scenario(tmp_path), vary={"inflows.scale": [1.0]}), tmp_path / "b")
+    assert "runs an inflow ensemble itself" in str(err.value)

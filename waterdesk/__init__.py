@@ -83,7 +83,8 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
     members : sequence of int, optional
         members of the scenario's inflow ensemble (a NetCDF file with a ``member``
         dimension, as ``waterdesk inflows generate`` writes) to run together; the result
-        then has a ``member`` dimension whose coordinate holds these numbers. In step
+        then has a ``member`` dimension whose coordinate holds these numbers. A scenario
+        with ``inflows.members`` or ``inflows.generate`` runs all its members by default. In step
         mode all members go through one stacked LP per step
         (`waterdesk.simulate.simulate_members`).
 
@@ -98,6 +99,9 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
 
     if not hasattr(scenario, "basin"):
         scenario = load_scenario(scenario)  # type: ignore[arg-type]
+    ensemble = getattr(scenario, "members", ())
+    if members is None and ensemble:
+        members = range(len(ensemble))
     if members is not None:
         from waterdesk.io.inflows import read_members
 
@@ -105,7 +109,15 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
         if getattr(scenario, "exchange", None):
             raise InputError([Problem(getattr(scenario, "path", None) or "scenario", None, "exchange",
                                       "the exchange account is made per run; run the members one by one")])
-        data = read_members(scenario, numbers)  # type: ignore[arg-type]
+        if ensemble:
+            bad = [m for m in numbers if not 0 <= m < len(ensemble)]
+            if bad:
+                raise InputError([Problem(getattr(scenario, "path", None) or "scenario", None, "members",
+                                          f"member {bad[0]} out of range: the scenario has {len(ensemble)} "
+                                          f"members (0 to {len(ensemble) - 1})")])
+            data = [ensemble[m] for m in numbers]
+        else:
+            data = read_members(scenario, numbers)  # type: ignore[arg-type]
         sims = simulate_members(scenario, data, progress=progress)  # type: ignore[arg-type]
         ds = members_dataset(sims, numbers, __version__)
     else:

@@ -29,9 +29,11 @@ Equal fraction within a priority level p (one row per demand):
 Objective (stage k of the lexicographic solve, see `solve.py`): for the level
 being decided, minimise α·ΣR·M[k] (its largest shortage fraction); lower
 levels enter by volume only, -w·x[d] with w = 10^-2 per level below (floor
-10^-4); storage is valued at 1e-5 per mcm and spill costs 1e-5 per mcm, so
-reservoirs keep water no demand needs and pass it through the turbines before
-the spillway.
+10^-3); storage is valued at 1e-4 per mcm (x 1 to 1.1, more upstream) and spill
+costs 1e-4 per mcm, so reservoirs keep water no demand needs and pass it through
+the turbines before the spillway; water entering a canal costs 1e-5 to 3e-5 per
+mcm and water passing a demand unconsumed 5e-4 per mcm, so that the LP has one
+optimum (constants in `solve.py`).
 
 Per step only bounds, right-hand sides and two kinds of coefficient change
 (a[r], and R[d] in the equal-fraction rows); the Pyomo model is built once with

@@ -236,6 +236,10 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
         raise InputError([Problem(sweep.path or sweep.scenario, None, "sweep.members",
                                   "members vary inflows.member already; do not vary it as well")])
     base = wd.load_scenario(sweep.scenario)    # the scenario itself must be valid
+    if base.members:
+        raise InputError([Problem(sweep.path or sweep.scenario, None, "sweep.scenario",
+                                  f"{sweep.scenario} runs an inflow ensemble itself (inflows.members or "
+                                  "inflows.generate); give the members in [sweep] (members = M) instead")])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     runs = sweep.runs()

@@ -48,7 +48,7 @@ def run(ctx: click.Context, scenarios: tuple[str, ...], output: str | None, quie
     for scenario in loaded:
         target = _output_path(scenario, output, several)
         started = time.perf_counter()
-        n_steps = len(scenario.steps)
+        n_steps = len(scenario.steps) * max(1, len(scenario.members))
         show_bar = not quiet and sys.stderr.isatty()
         if show_bar:
             with click.progressbar(length=n_steps, label=f"{scenario.name}", file=sys.stderr,
@@ -63,6 +63,8 @@ def run(ctx: click.Context, scenarios: tuple[str, ...], output: str | None, quie
 def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
     """A short per-country table: requested, supplied, % met."""
     ds = result
+    if "member" in ds.dims:
+        return ensemble_summary(ds, target, seconds)
     steps = ds.sizes["time"]
     lines = [
         f"{ds.attrs['scenario']} ({ds.attrs['basin']}): {steps} {ds.attrs['timestep']} steps "
@@ -121,4 +123,52 @@ def clause_table(ds: "xr.Dataset") -> str:
                          f"{0.0:>15,.1f}{0.0:>11,.1f}{price}")
     lines.append("price: largest shadow price over the windows, priority-weighted shortage per mcm "
                  "(horizon mode; '-' in step mode)")
+    return "\n".join(lines)
+
+
+def ensemble_summary(ds: "xr.Dataset", target: Path, seconds: float) -> str:
+    """An ensemble run: per country the mean over members of what was supplied, the range
+    of % met and the share of members fully supplied over the whole period; per
+    reservoir the end storage (mean, range); per clause the share of member-windows held."""
+    n_m, steps = ds.sizes["member"], ds.sizes["time"]
+    lines = [
+        f"{ds.attrs['scenario']} ({ds.attrs['basin']}): {n_m} inflow members x {steps} "
+        f"{ds.attrs['timestep']} steps from {str(ds.time.values[0])[:10]}, {seconds:.2f} s -> {target}",
+        "",
+        f"{'country':<8}{'requested mcm':>15}{'supplied mcm':>15}{'met %':>8}{'met % range':>14}"
+        f"{'members fully supplied':>24}",
+    ]
+    dem_country = ds["demand_country"].values
+    supplied = ds["supplied"].transpose("member", "time", "demand").values
+    shortage = ds["shortage"].transpose("member", "time", "demand").values
+    for country in [str(c) for c in ds.country.values] + ["total"]:
+        mine = dem_country == country if country != "total" else np.ones(len(dem_country), dtype=bool)
+        req = float(ds["requested"].values[:, mine].sum())
+        sup = supplied[:, :, mine].sum(axis=(1, 2))                       # per member
+        full = float(np.mean(shortage[:, :, mine].sum(axis=(1, 2)) <= 1e-6))
+        met = 100.0 * sup / req if req > 0 else np.full(n_m, np.nan)
+        span = f"{np.min(met):.1f}-{np.max(met):.1f}" if req > 0 else "-"
+        lines.append(f"{country:<8}{req:>15,.1f}{float(sup.mean()):>15,.1f}"
+                     f"{(f'{float(np.mean(met)):.1f}' if req > 0 else '-'):>8}{span:>14}{100 * full:>23.0f}%")
+    lines.append("supplied and met %: mean over the members; requests are the same in every member")
+    if ds.sizes.get("reservoir", 0):
+        w = max(len(str(r)) for r in ds.reservoir.values) + 2
+        lines += ["", f"{'reservoir':<{w}}{'end storage mcm, mean':>23}{'range':>22}"]
+        end = ds["storage"].transpose("member", "time", "reservoir").values[:, -1, :]
+        for k, name in enumerate(ds.reservoir.values):
+            lines.append(f"{str(name):<{w}}{float(end[:, k].mean()):>23,.1f}"
+                         f"{f'{end[:, k].min():,.1f}-{end[:, k].max():,.1f}':>22}")
+    if ds.sizes.get("clause", 0):
+        w = max(len(str(c)) for c in ds.clause.values) + 2
+        lines += ["", f"{'clause':<{w}}{'kind':<16}{'member-windows held':>22}{'worst window held %':>22}"]
+        violation = ds["clause_violation"].transpose("member", "window", "clause").values
+        for c, cid in enumerate(ds.clause.values):
+            v = violation[:, :, c]
+            valid = ~np.isnan(v[0])
+            held = v[:, valid] <= 1e-6
+            share = f"{100 * held.mean():.1f} %" if held.size else "-"
+            worst = f"{100 * held.mean(axis=0).min():.0f}" if held.size else "-"
+            lines.append(f"{str(cid):<{w}}{str(ds['clause_kind'].values[c]):<16}{share:>22}{worst:>22}")
+    worst_mb = float(np.abs(ds["mass_balance_error"].values).max())
+    lines += ["", f"largest mass-balance error (all members): {worst_mb:.1e} mcm"]
     return "\n".join(lines)

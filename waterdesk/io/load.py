@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from waterdesk.errors import InfeasibleError, InputError, Problem
@@ -206,6 +207,51 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         raise InputError(annotate(err.problems, overrides)) from None
 
 
+def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str
+              ) -> tuple[list[InflowData], list[Problem]]:
+    """The members of an ensemble scenario (``inflows.members`` of a file, or
+    ``inflows.generate``), or none. Problems name the scenario's keys."""
+    if inflows.members is None and inflows.generate is None:
+        return [], []
+    line = doc.line("inflows", "generate" if inflows.generate is not None else "members")
+    given = doc.data.get("inflows", {})
+    if inflows.generate is not None:
+        clash = [key for key in ("file", "member", "members") if key in given]
+        if clash:
+            return [], [Problem(path, line, "inflows.generate",
+                                f"generate makes the inflows; remove inflows.{clash[0]}")]
+    elif "member" in given:
+        return [], [Problem(path, line, "inflows.members",
+                            "members runs several members together; remove inflows.member")]
+    if inflows.generate is not None:
+        from waterdesk.generate import generate_inflows
+
+        g = inflows.generate
+        source = basin.path if basin.path is not None else basin.name
+        try:
+            ds = generate_inflows(source, years=g.years, members=g.members, seed=g.seed, start=start[:7])
+        except InputError as err:
+            return [], err.problems
+        values = np.asarray(ds["inflow"].transpose("member", "time", "node").values, dtype=np.float64)
+        starts = np.asarray(ds["time"].values).astype("datetime64[D]")
+        nodes = tuple(str(n) for n in ds["node"].values)
+        ends = np.concatenate([starts[1:], [(starts[-1].astype("datetime64[M]") + 1).astype("datetime64[D]")]])
+        label = f"generated (years={g.years}, members={g.members}, seed={g.seed}) from {source}"
+        return [InflowData(nodes, starts, ends, values[m], source=label) for m in range(g.members)], []
+    file = path.parent / inflows.file if inflows.file else basin.inflows_path or Path()
+    out: list[InflowData] = []
+    for m in range(inflows.members):
+        data, problems = read_inflows(file, member=m, member_at=(path, line))
+        if problems:
+            return [], [Problem(p.path, p.line, "inflows.members" if p.where == "inflows.member" else p.where,
+                                p.message.replace(f"member {m} requested", f"{inflows.members} members requested")
+                                .replace(f"member {m} out of range", f"members 0 to {inflows.members - 1} requested"))
+                        for p in problems]
+        assert data is not None
+        out.append(data)
+    return out, []
+
+
 def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     doc, override_problems = apply_overrides(read_toml(path), overrides)
     if override_problems:
@@ -251,12 +297,19 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     else:
         inflow_path = basin.inflows_path or Path()
         where = (basin_path, basin_doc.line("basin", "inflows"), "basin.inflows")
-    data, inflow_problems = read_inflows(inflow_path, member=parsed.inflows.member,
-                                         member_at=(path, doc.line("inflows", "member")))
-    if inflow_problems:
-        if not inflow_path.exists():
-            inflow_problems = [Problem(where[0], where[1], where[2], f"inflow file not found: {inflow_path}")]
-        raise InputError(problems + inflow_problems)
+    ensemble, ensemble_problems = _ensemble(parsed.inflows, doc, path, basin, info.start)
+    if ensemble_problems:
+        raise InputError(problems + ensemble_problems)
+    if ensemble:
+        data: InflowData | None = ensemble[0]
+        inflow_path = Path(ensemble[0].source) if not parsed.inflows.generate else basin.inflows_path or Path()
+    else:
+        data, inflow_problems = read_inflows(inflow_path, member=parsed.inflows.member,
+                                             member_at=(path, doc.line("inflows", "member")))
+        if inflow_problems:
+            if not inflow_path.exists():
+                inflow_problems = [Problem(where[0], where[1], where[2], f"inflow file not found: {inflow_path}")]
+            raise InputError(problems + inflow_problems)
     assert data is not None
     scale: float | tuple[float, ...] = parsed.inflows.scale if isinstance(parsed.inflows.scale, float) \
         else tuple(parsed.inflows.scale)
@@ -273,7 +326,7 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
         output_path=output,  # relative to the working directory, like any CLI output
         clauses=tuple(clause_from_fields(c.model_dump()) for c in parsed.clause),
         exchange=parsed.exchange.model_dump() if parsed.exchange else None,
-        path=path, inputs_sha256=sha.hexdigest(),
+        path=path, inputs_sha256=sha.hexdigest(), members=tuple(ensemble),
     )
     scenario_locate = _locator(doc)
 

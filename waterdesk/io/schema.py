@@ -146,6 +146,12 @@ class ScenarioInfo(_Strict):
         default=None, description='mode = "horizon": "water_year" (default), "year" or a number of steps')
 
 
+class Generate(_Strict):
+    years: Annotated[int, Field(ge=1, strict=True)] = Field(description="length of each member [years]")
+    members: Annotated[int, Field(ge=1, strict=True)] = Field(description="number of members")
+    seed: Annotated[int, Field(ge=0, strict=True)] = Field(description="random seed (same seed, same inflows)")
+
+
 class Inflows(_Strict):
     scale: Annotated[float, Field(ge=0)] | Annotated[
         list[Annotated[float, Field(ge=0)]], Field(min_length=12, max_length=12)
@@ -153,6 +159,12 @@ class Inflows(_Strict):
     file: str | None = None
     member: Annotated[int, Field(ge=0, strict=True)] = Field(
         default=0, description="member of an inflow file with a member dimension (0-based)")
+    members: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+        default=None, description="run members 0 .. members-1 of the inflow file together "
+                                  "(an ensemble run: the result has a member dimension)")
+    generate: Generate | None = Field(
+        default=None, description="generate a stochastic ensemble from the basin's inflows "
+                                  "(docs/ENSEMBLES.md) and run all its members together")
 
 
 class Demands(_Strict):

@@ -74,6 +74,9 @@ class Scenario:
     exchange: dict[str, Any] | None = None   # [exchange]: clause, reservoir, price_per_gwh, currency
     path: Path | None = None
     inputs_sha256: str = ""
+    #: an ensemble scenario's inflow members (`inflows.members` / `inflows.generate`); the
+    #: run takes them all together and the result has a member dimension. Empty: one run.
+    members: tuple[InflowData, ...] = ()
 
     def replace(self, **changes: Any) -> "Scenario":
         """A copy with some fields changed (the result records the new values)."""
