@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import waterdesk as wd
 from waterdesk.batch import Sweep, run_sweep
 from waterdesk.cli.main import cli
+from waterdesk.testing import shipped_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOOR = "upper-floor"
@@ -26,27 +27,18 @@ def _scenario(tmp_path: Path, end: str = "2002-09-30") -> Path:
     """Chu-Talas baseline over two water years with one soft minimum flow on an inflow
     node (``chu_upper``), which the allocation cannot change: the clause holds in
     exactly the months whose inflow reaches ``min_m3s``."""
-    path = tmp_path / "scenario.toml"
-    basin = (ROOT / "basins" / "chu-talas" / "basin.toml").as_posix()
-    path.write_text(f"""
-[scenario]
-name = "small"
-basin = "{basin}"
-start = "2000-10-01"
-end = "{end}"
-timestep = "month"
-mode = "step"
+    return shipped_scenario(tmp_path / "scenario.toml", "chu-talas", "small", "2000-10-01", end, f"""
+        mode = "step"
 
-[[clause]]
-id = "{FLOOR}"
-kind = "min_flow"
-node = "chu_upper"
-min_m3s = 0.0
-period = "month"
-hard = false
-priority = 9
-""")
-    return path
+        [[clause]]
+        id = "{FLOOR}"
+        kind = "min_flow"
+        node = "chu_upper"
+        min_m3s = 0.0
+        period = "month"
+        hard = false
+        priority = 9
+        """)
 
 
 def _contents(path: Path) -> xr.Dataset:

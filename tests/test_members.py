@@ -23,7 +23,7 @@ from waterdesk.kernels import routing
 from waterdesk.model.network import compile_network
 from waterdesk.model.scenario import InflowData
 from waterdesk.simulate import simulate, simulate_members
-from waterdesk.testing import assert_mass_balance, write_case
+from waterdesk.testing import assert_mass_balance, shipped_scenario, write_case
 
 from .test_mass_balance import random_basin
 
@@ -158,24 +158,15 @@ def test_one_infeasible_member_is_named_and_batch_keeps_the_others(tmp_path: Pat
     """A hard minimum flow at an inflow node that one member's inflow cannot reach: the
     stacked run is infeasible (exit 3 material: the clause is named), and a batch records
     that member as infeasible while the members stacked with it land."""
-    scenario = tmp_path / "scenario.toml"
-    basin = (ROOT / "basins" / "chu-talas" / "basin.toml").as_posix()
-    scenario.write_text(f"""
-[scenario]
-name = "floor"
-basin = "{basin}"
-start = "2000-10-01"
-end = "2001-09-30"
-timestep = "month"
-
-[[clause]]
-id = "hard-floor"
-kind = "min_flow"
-node = "chu_upper"
-min_m3s = 1.0
-period = "month"
-hard = true
-""")
+    scenario = shipped_scenario(tmp_path / "scenario.toml", "chu-talas", "floor", "2000-10-01", "2001-09-30", """
+        [[clause]]
+        id = "hard-floor"
+        kind = "min_flow"
+        node = "chu_upper"
+        min_m3s = 1.0
+        period = "month"
+        hard = true
+        """)
     sc = wd.load_scenario(scenario)
     dry = InflowData(sc.inflows.node, sc.inflows.start, sc.inflows.end, sc.inflows.values_m3s * 0.0)
     with pytest.raises(wd.InfeasibleError) as err:
@@ -204,21 +195,12 @@ hard = true
 
 
 def _generated_scenario(tmp_path: Path, extra: str = "") -> Path:
-    path = tmp_path / "ensemble.toml"
-    basin = (ROOT / "basins" / "chu-talas" / "basin.toml").as_posix()
-    path.write_text(f"""
-[scenario]
-name = "chu-talas-ensemble"
-basin = "{basin}"
-start = "2000-10-01"
-end = "2002-09-30"
-timestep = "month"
-
-[inflows]
-generate = {{ years = 2, members = 5, seed = 7 }}
-{extra}
-""")
-    return path
+    return shipped_scenario(tmp_path / "ensemble.toml", "chu-talas", "chu-talas-ensemble", "2000-10-01",
+                            "2002-09-30", f"""
+        [inflows]
+        generate = {{ years = 2, members = 5, seed = 7 }}
+        {extra}
+        """)
 
 
 def test_scenario_generating_its_ensemble_runs_every_member(tmp_path: Path) -> None:
@@ -253,7 +235,8 @@ def test_ensemble_scenario_keys_are_checked(tmp_path: Path) -> None:
     bad = _generated_scenario(tmp_path, "member = 2")
     res = CliRunner().invoke(cli, ["validate", str(bad)])
     assert res.exit_code == 2
-    assert f"{bad}:10: inflows.generate: generate makes the inflows; remove inflows.member" in res.output
+    line = bad.read_text().splitlines().index("generate = { years = 2, members = 5, seed = 7 }") + 1
+    assert f"{bad}:{line}: inflows.generate: generate makes the inflows; remove inflows.member" in res.output
     ens = tmp_path / "three.nc"
     write_inflows(generate_inflows(ROOT / "basins" / "chu-talas", years=2, members=3, seed=1, start="2000-10"), ens)
     too_many = tmp_path / "many.toml"
@@ -261,7 +244,8 @@ def test_ensemble_scenario_keys_are_checked(tmp_path: Path) -> None:
                                                 f'file = "{ens.as_posix()}"\nmembers = 4'))
     res = CliRunner().invoke(cli, ["validate", str(too_many)])
     assert res.exit_code == 2
-    assert f"{too_many}:11: inflows.members: members 0 to 3 requested: {ens} has 3 members (0 to 2)" in res.output
+    line = too_many.read_text().splitlines().index("members = 4") + 1
+    assert f"{too_many}:{line}: inflows.members: members 0 to 3 requested: {ens} has 3 members (0 to 2)" in res.output
     from waterdesk.batch import Sweep, run_sweep
 
     with pytest.raises(wd.InputError) as err:

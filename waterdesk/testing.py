@@ -55,6 +55,24 @@ def write_case(folder: str | Path, basin_toml: str, inflows: dict[str, list[floa
     return path
 
 
+def shipped_scenario(path: str | Path, basin: str, name: str, start: str, end: str,
+                     body: str = "", timestep: str = "month") -> Path:
+    """Write a scenario file at `path` on a shipped basin (``basins/<basin>/basin.toml``
+    of this source tree) with `body` (TOML tables: clauses, inflows...) after the
+    ``[scenario]`` table; return the path."""
+    basin_file = (Path(__file__).resolve().parents[1] / "basins" / basin / "basin.toml").as_posix()
+    path = Path(path)
+    path.write_text(textwrap.dedent(f"""\
+        [scenario]
+        name = "{name}"
+        basin = "{basin_file}"
+        start = "{start}"
+        end = "{end}"
+        timestep = "{timestep}"
+        """) + textwrap.dedent(body))
+    return path
+
+
 def step_days(ds: xr.Dataset) -> np.ndarray:
     """Length of each step [days]."""
     bounds = ds["time_bounds"].values

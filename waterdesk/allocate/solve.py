@@ -27,6 +27,7 @@ from waterdesk.errors import InfeasibleError, SolverError
 
 ALPHA = 10.0           # cost of M (largest shortage fraction x the level's request scale)
 LOWER_LEVEL = 1e-2     # discount per level below the one being decided
+OWN_LEVEL = 0.1        # per mcm to the level being decided, beside ALPHA on its M
 FLOOR = 1e-3           # smallest weight a demand gets (stays above storage value)
 STORAGE_VALUE = 1e-4   # per mcm kept in a reservoir
 SPILL_COST = 1e-4      # per mcm over the spillway
@@ -313,6 +314,12 @@ class StepSolver:
             weight[:guard] = GUARD
             if guard < 0:      # settle level `stage` by volume (after its fairness rounds)
                 weight[stage] = 1.0
+            elif len(lp.levels):
+                # the level being decided also earns by volume, far below its M term, so
+                # that its claims that are not bottlenecks take what they can already
+                # (water-filling then has fewer rounds) rather than stop at M's fraction
+                # to save a canal's cost
+                weight[stage] = OWN_LEVEL
             sign = np.where(lp.claim_slack, 1.0, -1.0)   # deliveries earn, shortfalls cost
             cost[lp.claim_col] = sign * weight[lp.claim_level]
             if len(lp.levels) and guard >= 0:
