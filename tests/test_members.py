@@ -6,6 +6,7 @@ LP holds one block per member and no row joins two, so each member's allocation 
 be the one its own run finds."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -138,20 +139,33 @@ def test_run_members_gives_a_member_dimension_that_round_trips(tmp_path: Path) -
     np.testing.assert_array_equal(ds["supplied"].values, back["supplied"].values)
 
 
-def test_members_out_of_range_and_ensemble_results_in_single_run_tools(tmp_path: Path) -> None:
-    sc = _ensemble(tmp_path, "chu-talas", members=2, years=1)
+def test_members_out_of_range_and_ensemble_results_in_the_commission_tools(tmp_path: Path) -> None:
+    """An ensemble result: `waterdesk ledger` gives the probability of compliance per clause
+    and window, equal to the share of members whose violation is nil in the file; `report`
+    writes its page; `compare` (single runs) says why not, in one line."""
+    sc = _ensemble(tmp_path, "syr-darya", members=6, years=2)
     with pytest.raises(wd.InputError) as err:
-        wd.run(sc, members=[0, 2])
-    assert "member 2 out of range" in str(err.value) and sc.inflows.source in str(err.value)
+        wd.run(sc, members=[0, 6])
+    assert "member 6 out of range" in str(err.value) and sc.inflows.source in str(err.value)
     out = tmp_path / "ens.nc"
-    wd.run(sc, members=[0, 1], output=out)
-    for args in (["ledger", str(out)], ["compare", str(out), str(out)],
-                 ["report", str(out), "-o", str(tmp_path / "r.html")]):
-        res = CliRunner().invoke(cli, args)
-        assert res.exit_code == 2, (args, res.output)
-        assert f"{out}: member: holds 2 inflow members" in res.output
-        assert "Traceback" not in res.output
-    assert not (tmp_path / "r.html").exists()
+    ds = wd.run(sc.replace(inflow_scale=0.6), members=range(6), output=out)   # a dry river: members differ
+    res = CliRunner().invoke(cli, ["ledger", str(out), "--format", "json", "--table", "window_probability"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)["tables"]["window_probability"]["rows"]
+    clauses = [str(c) for c in ds["clause"].values]
+    held = (ds["clause_violation"] <= 1e-6).mean("member").values          # (window, clause)
+    assert len(rows) == int(np.isfinite(ds["clause_violation"].values[0]).sum())
+    for row in rows:
+        assert row["probability_%"] == pytest.approx(100 * held[row["window"], clauses.index(row["clause"])])
+        assert row["members_ok_count"] == 6
+    assert any(0 < row["probability_%"] < 100 for row in rows)
+    page = tmp_path / "r.html"
+    res = CliRunner().invoke(cli, ["report", str(out), "-o", str(page)])
+    assert res.exit_code == 0 and "ensemble result, 6 runs" in res.output and page.exists()
+    res = CliRunner().invoke(cli, ["compare", str(out), str(out)])
+    assert res.exit_code == 2
+    assert f"{out}: member: holds 6 inflow members; compare reads single runs" in res.output
+    assert "Traceback" not in res.output
 
 
 def test_one_infeasible_member_is_named_and_batch_keeps_the_others(tmp_path: Path) -> None:

@@ -70,7 +70,11 @@ def open_result_or_summary(path: str | os.PathLike[str]) -> tuple[str, "xr.Datas
         return "summary", loaded
     if "waterdesk_version" in loaded.attrs:
         if "member" in loaded.dims:
-            raise InputError([member_problem(p, loaded)])
+            from waterdesk.batch.execute import summary_of_members
+
+            summary = summary_of_members(loaded)
+            summary.attrs["report_label"] = p.stem
+            return "summary", summary
         return "result", loaded
     raise InputError([Problem(p, None, "", "not a waterdesk result (no waterdesk_version attribute) "
                                            "nor a batch summary (no run dimension)")])
@@ -80,9 +84,9 @@ def member_problem(where: "str | os.PathLike[str]", ds: "xr.Dataset") -> Problem
     """The problem of giving an ensemble result (a ``member`` dimension) to a tool that
     reads one run."""
     return Problem(where if isinstance(where, str) else Path(where), None, "member",
-                   f"holds {ds.sizes['member']} inflow members; ledger, compare and report read one run: "
-                   "select one (ds.sel(member=K) in Python) or run the ensemble with `waterdesk batch` "
-                   "for probabilities across members")
+                   f"holds {ds.sizes['member']} inflow members; compare reads single runs: select one "
+                   "(ds.sel(member=K) in Python); `waterdesk ledger` and `report` give probabilities "
+                   "across the members")
 
 
 def open_summary(path: str | os.PathLike[str]) -> "xr.Dataset":
@@ -140,6 +144,10 @@ def window_starts(ds: "xr.Dataset") -> dict[tuple[str, str], list[str]]:
     combination that ran, when its file is next to the summary; else {}."""
     import waterdesk as wd
 
+    if "window_start_date" in ds:       # an ensemble result's own windows (summary_of_members)
+        cid = _strs(ds["combination"].values)[0]
+        return {(cid, clause): _strs(ds["window_start_date"].values[:, c])
+                for c, clause in enumerate(_strs(ds["clause"].values))}
     where = ds.attrs.get("summary_path")
     if not where:
         return {}

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from waterdesk.model.scenario import Scenario
 
-__all__ = ["run_sweep", "STATUSES"]
+__all__ = ["run_sweep", "summary_of_members", "STATUSES"]
 
 #: status of a run in the summary
 STATUSES = ("ok", "invalid", "infeasible", "solver_error")
@@ -353,6 +353,36 @@ def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
             scalars.append(None)
             status.append("missing")
             reason.append("no result file")
+    return _summary(sweep, runs, status, reason, scalars)
+
+
+def summary_of_members(ds: "xr.Dataset") -> "xr.Dataset":
+    """The summary `waterdesk batch` would make of an ensemble result (a ``member``
+    dimension, from `wd.run` of an ensemble scenario): one combination whose runs are
+    the members (run ids ``m<member>``), with `compliance_probability` and
+    `supply_probability`; the clauses' window start dates ride along as
+    ``window_start_date`` (window, clause)."""
+    members = [int(m) for m in ds["member"].values]
+    runs = [(f"m{m:04d}", {MEMBER_KEY: m}) for m in members]
+    sweep = Sweep(Path(str(ds.attrs.get("scenario_file") or ds.attrs.get("scenario", ""))), vary={},
+                  members=len(members))
+    scalars: list[dict[str, Any] | None] = [_run_scalars(ds.isel(member=i)) for i in range(len(members))]
+    summary = _summary(sweep, runs, ["ok"] * len(members), [""] * len(members), scalars)
+    summary.attrs.pop("seed", None)
+    summary.attrs.update(source="ensemble result of one scenario (member dimension)",
+                         scenario=str(ds.attrs.get("scenario", "")),
+                         inflow_source=str(ds.attrs.get("inflow_source", "")))
+    if ds.sizes.get("clause", 0):
+        starts = [[("" if np.isnat(t) else str(t)[:10]) for t in row] for row in ds["window_start"].values]
+        summary["window_start_date"] = (("window_of_clause", "clause"), np.array(starts, dtype=object),
+                                        {"long_name": "start of each clause window"})
+    return summary
+
+
+def _summary(sweep: Sweep, runs: list[tuple[str, dict[str, Any]]], status: list[str], reason: list[str],
+             scalars: list[dict[str, Any] | None]) -> "xr.Dataset":
+    import xarray as xr
+
     countries = _union(list(s["delivered"]) for s in scalars if s)
     clauses = _union(list(s["clause_compliance"]) for s in scalars if s)
 

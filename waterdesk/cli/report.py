@@ -54,7 +54,9 @@ def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str
     if summaries:
         target = report_summary(summaries[0], output, units=units)
         if not _options.is_quiet(ctx, quiet):
-            click.echo(f"wrote {target} (batch summary, {summaries[0].sizes['run']} runs)")
+            what = ("ensemble result" if str(summaries[0].attrs.get("source", "")).startswith("ensemble")
+                    else "batch summary")
+            click.echo(f"wrote {target} ({what}, {summaries[0].sizes['run']} runs)")
         return
     labelled = [ds.assign_attrs(report_label=Path(p).stem) for ds, p in zip(opened, results)]
     target = write_report(labelled, output, units=units)
