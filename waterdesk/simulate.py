@@ -28,6 +28,10 @@ F64 = NDArray[np.float64]
 log = logging.getLogger("waterdesk")
 #: horizon mode: exact equal-fraction rounds per priority level (see DESIGN.md)
 HORIZON_FAIR_ROUNDS = 8
+#: members solved together in one stacked LP per step (`simulate_members`); fixed, so that
+#: a member's stack and its result do not depend on how many members a run has beside it
+#: when they are counted from the same first member (benchmarks/README.md, ensembles)
+MEMBERS_PER_STACK = 10
 
 
 @dataclass
@@ -99,7 +103,8 @@ def simulate_members(scenario: Scenario, members: Sequence[InflowData],
     stacked LP holding a block per member (`formulation.stack`), so every lexicographic
     stage is one HiGHS solve for all members. Member m's answer is the one its own run
     gives (the blocks share nothing); ties between equally good allocations may be
-    broken differently. Horizon mode runs the members one after another.
+    broken differently. Members go in stacks of MEMBERS_PER_STACK (10); horizon mode runs
+    them one after another.
 
     `progress` is called with member-steps completed.
     """
@@ -111,7 +116,12 @@ def simulate_members(scenario: Scenario, members: Sequence[InflowData],
         for data in members:
             out.extend(_simulate(scenario.replace(inflows=data), [data], progress))
         return out
-    return _simulate(scenario, members, progress)
+    # stacks of at most MEMBERS_PER_STACK: HiGHS's work per solve grows with the LP, and a
+    # step needs the union of its members' stages, so larger stacks stop paying
+    sims: list[Simulation] = []
+    for first in range(0, len(members), MEMBERS_PER_STACK):
+        sims.extend(_simulate(scenario, members[first:first + MEMBERS_PER_STACK], progress))
+    return sims
 
 
 def _simulate(scenario: Scenario, members: list[InflowData],

@@ -16,6 +16,7 @@ import numpy as np
 
 from waterdesk.batch.sweep import MEMBER_KEY, Sweep
 from waterdesk.errors import InfeasibleError, InputError, Problem, SolverError
+from waterdesk.simulate import MEMBERS_PER_STACK
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -34,11 +35,11 @@ _HELD_TOL_MCM = 1e-6
 #: to MEMBERS_PER_TASK members of one combination, run together as a stacked LP
 RunTask = tuple[str, list[tuple[str, dict[str, Any]]], str]
 
-#: members of one combination solved together (`waterdesk.simulate.simulate_members`).
-#: Fixed, not derived from the worker count, so the stacks and the results are the same
-#: whatever executes them; a resumed task recomputes its whole stack and writes only the
-#: files that are missing.
-MEMBERS_PER_TASK = 10
+#: members of one combination solved together (`waterdesk.simulate.simulate_members`, one
+#: stack). Fixed, not derived from the worker count, so the stacks and the results are the
+#: same whatever executes them; a resumed task recomputes its whole stack and writes only
+#: the files that are missing.
+MEMBERS_PER_TASK = MEMBERS_PER_STACK
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -128,16 +128,20 @@ def clause_table(ds: "xr.Dataset") -> str:
 
 def ensemble_summary(ds: "xr.Dataset", target: Path, seconds: float) -> str:
     """An ensemble run: per country the mean over members of what was supplied, the range
-    of % met and the share of members fully supplied over the whole period; per
-    reservoir the end storage (mean, range); per clause the share of member-windows held."""
+    of % met and the share of member-water-years fully supplied; per reservoir the end
+    storage (mean, range); per clause the share of member-windows held."""
+    from waterdesk.analysis.accounts import step_water_year
+
     n_m, steps = ds.sizes["member"], ds.sizes["time"]
     lines = [
         f"{ds.attrs['scenario']} ({ds.attrs['basin']}): {n_m} inflow members x {steps} "
         f"{ds.attrs['timestep']} steps from {str(ds.time.values[0])[:10]}, {seconds:.2f} s -> {target}",
         "",
         f"{'country':<8}{'requested mcm':>15}{'supplied mcm':>15}{'met %':>8}{'met % range':>14}"
-        f"{'members fully supplied':>24}",
+        f"{'years fully supplied %':>24}",
     ]
+    wy = step_water_year(ds)
+    years = np.unique(wy)
     dem_country = ds["demand_country"].values
     supplied = ds["supplied"].transpose("member", "time", "demand").values
     shortage = ds["shortage"].transpose("member", "time", "demand").values
@@ -145,12 +149,14 @@ def ensemble_summary(ds: "xr.Dataset", target: Path, seconds: float) -> str:
         mine = dem_country == country if country != "total" else np.ones(len(dem_country), dtype=bool)
         req = float(ds["requested"].values[:, mine].sum())
         sup = supplied[:, :, mine].sum(axis=(1, 2))                       # per member
-        full = float(np.mean(shortage[:, :, mine].sum(axis=(1, 2)) <= 1e-6))
+        short = shortage[:, :, mine].sum(axis=2)                           # (member, time)
+        full = float(np.mean([short[:, wy == y].sum(axis=1) <= 1e-6 for y in years]))
         met = 100.0 * sup / req if req > 0 else np.full(n_m, np.nan)
         span = f"{np.min(met):.1f}-{np.max(met):.1f}" if req > 0 else "-"
         lines.append(f"{country:<8}{req:>15,.1f}{float(sup.mean()):>15,.1f}"
-                     f"{(f'{float(np.mean(met)):.1f}' if req > 0 else '-'):>8}{span:>14}{100 * full:>23.0f}%")
-    lines.append("supplied and met %: mean over the members; requests are the same in every member")
+                     f"{(f'{float(np.mean(met)):.1f}' if req > 0 else '-'):>8}{span:>14}{100 * full:>24.1f}")
+    lines.append("supplied and met %: mean over the members (requests are the same in every member); "
+                 "years fully supplied: share of the member-water-years without shortage")
     if ds.sizes.get("reservoir", 0):
         w = max(len(str(r)) for r in ds.reservoir.values) + 2
         lines += ["", f"{'reservoir':<{w}}{'end storage mcm, mean':>23}{'range':>22}"]
