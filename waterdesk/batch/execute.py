@@ -99,14 +99,20 @@ def _run_task(scenario: str, runs: list[tuple[str, dict[str, Any]]], out_dir: st
     from waterdesk.result import to_dataset
     from waterdesk.simulate import simulate_members
 
+    def one_by_one() -> list[tuple[str, str, str]]:
+        return [_run_one(scenario, run_id, overrides, out_dir) for run_id, overrides in runs]
+
     try:
         # each member loaded as its own run would be (same checks, same input digest)
         scenarios = [wd.load_scenario(scenario, overrides) for _, overrides in runs]
-        if any(sc.exchange or sc.mode != "step" for sc in scenarios):
-            raise LookupError("run members one by one")
+    except InputError:
+        return one_by_one()          # each bad member recorded with its own problems
+    if any(sc.exchange or sc.mode != "step" for sc in scenarios):
+        return one_by_one()          # exchange accounts and horizon windows are per run
+    try:
         sims = simulate_members(scenarios[0], [sc.inflows for sc in scenarios])
-    except (InputError, InfeasibleError, SolverError, LookupError):
-        return [_run_one(scenario, run_id, overrides, out_dir) for run_id, overrides in runs]
+    except (InfeasibleError, SolverError):
+        return one_by_one()          # only the failing members are recorded as failed
     results = []
     for (run_id, overrides), sc, sim in zip(runs, scenarios, sims):
         if (out / f"{run_id}.nc").exists():
