@@ -262,7 +262,7 @@ def test_ensemble_scenario_keys_are_checked(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["validate", str(too_many)])
     assert res.exit_code == 2
     line = too_many.read_text().splitlines().index("members = 4") + 1
-    assert f"{too_many}:{line}: inflows.members: members 0 to 3 requested: {ens} has 3 members (0 to 2)" in res.output
+    assert f"{too_many}:{line}: inflows.members: member 3 out of range: {ens} has 3 members (0 to 2)" in res.output
     from waterdesk.batch import Sweep, run_sweep
 
     with pytest.raises(wd.InputError) as err:

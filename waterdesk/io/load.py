@@ -239,17 +239,18 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str
         label = f"generated (years={g.years}, members={g.members}, seed={g.seed}) from {source}"
         return [InflowData(nodes, starts, ends, values[m], source=label) for m in range(g.members)], []
     file = path.parent / inflows.file if inflows.file else basin.inflows_path or Path()
+    if not file.exists():
+        return [], [Problem(path, doc.line("inflows", "file") or line, "inflows.file",
+                            f"inflow file not found: {file}")]
     out: list[InflowData] = []
-    for m in range(inflows.members):
+    for m in reversed(range(inflows.members)):      # the last first: out of range is said at once
         data, problems = read_inflows(file, member=m, member_at=(path, line))
         if problems:
             return [], [Problem(p.path, p.line, "inflows.members" if p.where == "inflows.member" else p.where,
-                                p.message.replace(f"member {m} requested", f"{inflows.members} members requested")
-                                .replace(f"member {m} out of range", f"members 0 to {inflows.members - 1} requested"))
-                        for p in problems]
+                                p.message) for p in problems]
         assert data is not None
         out.append(data)
-    return out, []
+    return out[::-1], []
 
 
 def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
