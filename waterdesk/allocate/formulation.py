@@ -89,7 +89,6 @@ class StepLP:
     #: (n_claim,) the M column of each claim's equal-fraction row (its level's, or in a
     #: stacked LP its member's level's); empty means col_m[claim_level]
     claim_m_col: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    members: int = 1
     #: (n_res,) relative value of water kept in each reservoir, 1 to 1.1, higher upstream
     #: (see `storage_weights`); empty means 1 everywhere
     storage_weight: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
@@ -148,7 +147,7 @@ def stack(lp: StepLP, members: int) -> StepLP:
         col_energy_short=cols(lp.col_energy_short), row_energy=rows(lp.row_energy),
         energy_res=tile(lp.energy_res),
         n_col=lp.n_col * members, n_row=lp.n_row * members,
-        claim_m_col=cols(lp.claim_m), members=members,
+        claim_m_col=cols(lp.claim_m),
         storage_weight=tile(lp.storage_weight), col_divert=cols(lp.col_divert),
         divert_weight=tile(lp.divert_weight),
     )
