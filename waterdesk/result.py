@@ -123,6 +123,9 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "horizon_build_seconds": float(sim.timings.get("horizon_build_s", 0.0)),
         "horizon_solve_seconds": float(sim.timings.get("horizon_solve_s", 0.0)),
         "simplex_iterations": int(sim.simplex_iterations),
+        # members allocated together in one stacked LP per step: the timings, solves and
+        # iterations above are theirs together
+        "allocation_stack_members": int(sim.stack_members),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 

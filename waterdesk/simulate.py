@@ -59,6 +59,9 @@ class Simulation:
     timings: dict[str, float] = field(default_factory=dict)
     solves: int = 0
     simplex_iterations: int = 0
+    #: members solved together with this one (its stack); timings, solves and iterations
+    #: are the stack's
+    stack_members: int = 1
 
 
 def demand_requests(scenario: Scenario, net: Network, steps: Steps) -> F64:
@@ -357,7 +360,7 @@ def _simulate(scenario: Scenario, members: list[InflowData],
         scenario=scenario if n_m == 1 else scenario.replace(inflows=members[m]), network=net,
         steps=steps, local_inflow=local[m], natural_flow=natural[m], requested=requests,
         timings=timings, solves=solver.solves, simplex_iterations=solver.iterations,
-        clauses=books[m], energy_target=out_energy_target,
+        clauses=books[m], energy_target=out_energy_target, stack_members=n_m,
         **{name: values[m] for name, values in out.items()},
     ) for m in range(n_m)]
 
