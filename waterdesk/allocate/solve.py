@@ -473,7 +473,9 @@ class StepSolver:
                 return x     # every undecided demand is saturated: max-min fair
             # freeze the bottleneck demands at what they get, then lift the others
             self._freeze(x, bottleneck, lower, row_lo)
-            free = np.setdiff1d(free, bottleneck)
+            frozen = np.zeros(len(request), dtype=np.bool_)
+            frozen[bottleneck] = True
+            free = free[~frozen[free]]       # order kept (setdiff1d sorts and costs ~80 µs)
             if np.all(frac[free] * request[free] <= TOL):
                 return x     # the rest are fully served already: nothing left to share
             x = self._refine(self._costs(level), x)
