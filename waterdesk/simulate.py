@@ -31,7 +31,7 @@ HORIZON_FAIR_ROUNDS = 8
 #: members solved together in one stacked LP per step (`simulate_members`); fixed, so that
 #: a member's stack and its result do not depend on how many members a run has beside it
 #: when they are counted from the same first member (benchmarks/README.md, ensembles)
-MEMBERS_PER_STACK = 10
+MEMBERS_PER_STACK = 32
 
 
 @dataclass
@@ -106,7 +106,7 @@ def simulate_members(scenario: Scenario, members: Sequence[InflowData],
     stacked LP holding a block per member (`formulation.stack`), so every lexicographic
     stage is one HiGHS solve for all members. Member m's answer is the one its own run
     gives (the blocks share nothing); ties between equally good allocations may be
-    broken differently. Members go in stacks of MEMBERS_PER_STACK (10); horizon mode runs
+    broken differently. Members go in stacks of MEMBERS_PER_STACK (32); horizon mode runs
     them one after another.
 
     `progress` is called with member-steps completed.
