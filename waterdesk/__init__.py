@@ -109,15 +109,7 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
         if getattr(scenario, "exchange", None):
             raise InputError([Problem(getattr(scenario, "path", None) or "scenario", None, "exchange",
                                       "the exchange account is made per run; run the members one by one")])
-        if ensemble:
-            bad = [m for m in numbers if not 0 <= m < len(ensemble)]
-            if bad:
-                raise InputError([Problem(getattr(scenario, "path", None) or "scenario", None, "members",
-                                          f"member {bad[0]} out of range: the scenario has {len(ensemble)} "
-                                          f"members (0 to {len(ensemble) - 1})")])
-            data = [ensemble[m] for m in numbers]
-        else:
-            data = read_members(scenario, numbers)  # type: ignore[arg-type]
+        data = read_members(scenario, numbers)  # type: ignore[arg-type]
         sims = simulate_members(scenario, data, progress=progress)  # type: ignore[arg-type]
         ds = members_dataset(sims, numbers, __version__)
     else:

@@ -96,10 +96,19 @@ def _read_netcdf(path: Path, member: int = 0, member_at: tuple[Path, int | None]
 
 
 def read_members(scenario: "Scenario", members: list[int]) -> list[InflowData]:
-    """Members of the scenario's inflow ensemble (the NetCDF file its inflows came from),
-    in the order given. Raises InputError naming the file when one is out of range."""
+    """Members of the scenario's inflow ensemble, in the order given: of its own
+    (``inflows.generate`` / ``inflows.members``), else of the NetCDF file its inflows came
+    from. Raises InputError saying where when one is out of range."""
     from waterdesk.errors import InputError
 
+    if scenario.members:
+        count = len(scenario.members)
+        bad = [m for m in members if not 0 <= m < count]
+        if bad:
+            raise InputError([Problem(scenario.path or scenario.name, None, "members",
+                                      f"member {bad[0]} out of range: the scenario has {count} "
+                                      f"members (0 to {count - 1})")])
+        return [scenario.members[m] for m in members]
     path = Path(scenario.inflows.source)
     out: list[InflowData] = []
     for m in members:
