@@ -263,6 +263,14 @@ def test_ensemble_scenario_keys_are_checked(tmp_path: Path) -> None:
     assert res.exit_code == 2
     line = too_many.read_text().splitlines().index("members = 4") + 1
     assert f"{too_many}:{line}: inflows.members: member 3 out of range: {ens} has 3 members (0 to 2)" in res.output
+    short = tmp_path / "short.toml"
+    short.write_text(bad.read_text().replace("years = 2, members = 5, seed = 7 }\nmember = 2",
+                                             "years = 1, members = 5, seed = 7 }"))
+    res = CliRunner().invoke(cli, ["validate", str(short)])
+    line = short.read_text().splitlines().index("generate = { years = 1, members = 5, seed = 7 }") + 1
+    assert res.exit_code == 2
+    assert (f"{short}:{line}: inflows.generate: generated inflows cover 2000-10-01 to 2001-09-30; "
+            "the scenario needs 2000-10-01 to 2002-09-30 (more years)") in res.output
     from waterdesk.batch import Sweep, run_sweep
 
     with pytest.raises(wd.InputError) as err:

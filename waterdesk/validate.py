@@ -282,9 +282,13 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
                 f"{scenario.exchange['reservoir']!r} is not a reservoir with hydropower", "exchange")
     if len(data.start) == 0 or data.start[0] > steps.start[0] or data.end[-1] < steps.end[-1]:
         have = f"{data.start[0]} to {data.end[-1] - np.timedelta64(1, 'D')}" if len(data.start) else "nothing"
-        problems.append(Problem(data.source, None, "time",
-                                f"inflow data cover {have}; the scenario needs {steps.start[0]} to "
-                                f"{steps.end[-1] - np.timedelta64(1, 'D')}"))
+        need = f"{steps.start[0]} to {steps.end[-1] - np.timedelta64(1, 'D')}"
+        if data.source.startswith("generated"):     # inflows.generate: said at that key
+            add("generate", "inflows.generate", f"generated inflows cover {have}; the scenario needs "
+                f"{need} (more years)", "inflows")
+        else:
+            problems.append(Problem(data.source, None, "time",
+                                    f"inflow data cover {have}; the scenario needs {need}"))
     if isinstance(scenario.demand_scale, dict):
         known = {n.id for n in scenario.basin.demands} | {n.sector for n in scenario.basin.demands} \
             | set(scenario.basin.countries)
