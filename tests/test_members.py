@@ -271,6 +271,10 @@ def test_ensemble_scenario_keys_are_checked(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert (f"{short}:{line}: inflows.generate: generated inflows cover 2000-10-01 to 2001-09-30; "
             "the scenario needs 2000-10-01 to 2002-09-30 (more years)") in res.output
+    with pytest.raises(wd.InputError) as err:
+        wd.load_scenario(ROOT / "scenarios/syr-darya/toktogul-exchange.toml",
+                         {"inflows.generate": {"years": 30, "members": 2, "seed": 1}})
+    assert "exchange: the exchange account compares two runs of one inflow series" in str(err.value)
     from waterdesk.batch import Sweep, run_sweep
 
     with pytest.raises(wd.InputError) as err:

@@ -272,6 +272,9 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
     data = scenario.inflows
     problems += inflow_coverage(scenario.basin, data)
     problems += validate_clauses(scenario, locate)
+    if scenario.exchange and scenario.members:
+        add("clause", "exchange", "the exchange account compares two runs of one inflow series; "
+            "an ensemble scenario (inflows.members / inflows.generate) cannot have one", "exchange")
     if scenario.exchange:
         ids = {c.id for c in scenario.clauses}
         hydro = {r.id for r in scenario.basin.reservoirs if r.has_hydropower}
