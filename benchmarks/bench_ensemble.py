@@ -37,7 +37,6 @@ The printed report is also written to ``benchmarks/results/ensemble-<UTC date>.t
 from __future__ import annotations
 
 import argparse
-import calendar
 import datetime as dt
 import gc
 import io
@@ -97,50 +96,7 @@ def write_member_csvs(net: netgen.Network, flows: np.ndarray, directory: Path) -
 
 def build_pywr_ensemble(net: netgen.Network, flows: np.ndarray, solver: str) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """``netgen.build_pywr`` with a Scenario of size M driving every inflow."""
-    import pandas as pd
-    from pywr.core import Model, Scenario
-    from pywr.nodes import Catchment, Link, Output, Storage
-    from pywr.parameters import ArrayIndexedParameter, ArrayIndexedScenarioParameter, MonthlyProfileParameter
-    from pywr.recorders import NumpyArrayNodeRecorder, NumpyArrayStorageRecorder
-
-    model = Model(solver=solver, start=pd.Timestamp(net.start.isoformat()),
-                  end=pd.Timestamp(net.end().isoformat()), timestep=1)
-    scenario = Scenario(model, "members", size=flows.shape[0])
-    dates = net.dates()
-    leap_feb = any(d.month == 2 and calendar.isleap(d.year) for d in dates)
-    per_day = net.demand_per_day_mcm() if leap_feb else None
-    ndays_2001 = np.array([calendar.monthrange(2001, m)[1] for m in range(1, 13)], dtype=float)
-    col = {nid: k for k, nid in enumerate(net.inflow_ids)}
-    pn: dict[str, Any] = {}
-    dem_rec: dict[str, Any] = {}
-    sto_rec: dict[str, Any] = {}
-    for n in net.nodes:
-        nid, kind = n["id"], n["kind"]
-        if kind == "inflow":
-            vals = np.ascontiguousarray(flows[:, :, col[nid]].T * netgen.M3S_TO_MCM_PER_DAY)  # (days, M)
-            pn[nid] = Catchment(model, nid, flow=ArrayIndexedScenarioParameter(model, scenario, vals))
-        elif kind == "junction":
-            pn[nid] = Link(model, nid)
-        elif kind == "reservoir":
-            pn[nid] = Storage(model, nid, max_volume=n["capacity_mcm"], min_volume=n["dead_storage_mcm"],
-                              initial_volume=n["initial_storage_mcm"],
-                              initial_volume_pc=n["initial_storage_mcm"] / n["capacity_mcm"],
-                              cost=netgen.STORAGE_COST)
-            sto_rec[nid] = NumpyArrayStorageRecorder(model, pn[nid], name=f"rec_{nid}")
-        elif kind == "demand":
-            if per_day is not None:
-                mf = ArrayIndexedParameter(model, per_day[nid])
-            else:
-                mf = MonthlyProfileParameter(model, np.asarray(n["monthly_mcm"], dtype=float) / ndays_2001)
-            pn[nid] = Output(model, nid, max_flow=mf, cost=netgen.PRIORITY_COST[n["priority"]])
-            dem_rec[nid] = NumpyArrayNodeRecorder(model, pn[nid], name=f"rec_{nid}")
-        elif kind == "sink":
-            pn[nid] = Output(model, nid, cost=0.0)
-        else:
-            raise ValueError(f"unsupported node kind {kind!r}")
-    for r in net.reaches:
-        pn[r["from"]].connect(pn[r["to"]])
-    return model, dem_rec, sto_rec
+    return netgen.build_pywr(net, solver, member_flows=flows)
 
 
 def run_pywr_ensemble(net: netgen.Network, flows: np.ndarray, solver: str) -> dict[str, Any]:

@@ -388,17 +388,21 @@ def write_waterdesk(net: Network, directory: str | Path) -> Path:
 # ----------------------------------------------------------------------------- Pywr model
 
 
-def build_pywr(net: Network, solver: str = "glpk-edge", record: bool = True) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+def build_pywr(net: Network, solver: str = "glpk-edge", record: bool = True,
+               member_flows: np.ndarray | None = None) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """The same network as a Pywr model (flows Mm3/day, volumes Mm3).
 
     Returns ``(model, demand_recorders, storage_recorders)``, recorders keyed by node id
-    (empty when ``record`` is false).
+    (empty when ``record`` is false). With ``member_flows`` (members, days, inflow sites)
+    [m3 s-1], the model has a ``Scenario`` of that many members and every inflow is an
+    ``ArrayIndexedScenarioParameter`` (Pywr's ensemble mechanism; recorders then hold
+    (days, members)).
     Pywr is imported here only: it is an optional benchmark dependency.
     """
     import pandas as pd
-    from pywr.core import Model
+    from pywr.core import Model, Scenario
     from pywr.nodes import Catchment, Link, Output, Storage
-    from pywr.parameters import ArrayIndexedParameter, MonthlyProfileParameter
+    from pywr.parameters import ArrayIndexedParameter, ArrayIndexedScenarioParameter, MonthlyProfileParameter
     from pywr.recorders import NumpyArrayNodeRecorder, NumpyArrayStorageRecorder
 
     model = Model(
@@ -407,6 +411,7 @@ def build_pywr(net: Network, solver: str = "glpk-edge", record: bool = True) -> 
         end=pd.Timestamp(net.end().isoformat()),
         timestep=1,
     )
+    scenario = Scenario(model, "members", size=member_flows.shape[0]) if member_flows is not None else None
     dates = net.dates()
     # A monthly profile of per-day values is exact only when no February in the horizon has 29 days.
     leap_feb = any(d.month == 2 and calendar.isleap(d.year) for d in dates)
@@ -419,7 +424,10 @@ def build_pywr(net: Network, solver: str = "glpk-edge", record: bool = True) -> 
     sto_rec: dict[str, Any] = {}
     for n in net.nodes:
         nid, kind = n["id"], n["kind"]
-        if kind == "inflow":
+        if kind == "inflow" and member_flows is not None:
+            per_member = np.ascontiguousarray(member_flows[:, :, inflow_col[nid]].T * M3S_TO_MCM_PER_DAY)
+            pnodes[nid] = Catchment(model, nid, flow=ArrayIndexedScenarioParameter(model, scenario, per_member))
+        elif kind == "inflow":
             flow = net.inflow_m3s[:, inflow_col[nid]] * M3S_TO_MCM_PER_DAY
             pnodes[nid] = Catchment(model, nid, flow=ArrayIndexedParameter(model, flow))
         elif kind == "junction":
