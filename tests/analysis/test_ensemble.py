@@ -7,7 +7,6 @@ import base64
 import csv
 import io
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from waterdesk.analysis.ensemble import ensemble_tables, open_result_or_summary,
 from waterdesk.batch import Sweep, run_sweep
 from waterdesk.calendar import water_year
 from waterdesk.cli.main import cli
+from tests.analysis.test_report import _Page
 from tests.test_batch import FLOOR, _scenario
 
 TOL = 1e-6
@@ -160,25 +160,6 @@ def test_sweep_without_members(tmp_path: Path) -> None:
     assert [r["mean_probability_%"] for r in rows] == [100.0, 0.0]
     assert rows[0]["windows_count"] == int(summary["clause_windows"].values[0, 0]) == 12
     assert [r["ok_count"] for r in tables["status"].records()] == [1, 1]
-
-
-class _Page(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.images: list[dict[str, str]] = []
-        self.refs: list[str] = []
-        self.scripts = 0
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        self.refs += [v for k, v in a.items() if k in ("src", "href", "srcset", "data", "action")]
-        self.scripts += tag == "script"
-        if tag == "img":
-            self.images.append(a)
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
 
 
 def test_report_of_a_summary_is_self_contained_and_holds_the_numbers(batch: Path, tmp_path: Path) -> None:

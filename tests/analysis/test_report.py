@@ -53,13 +53,15 @@ def page(results, tmp_path_factory) -> Path:
 
 
 class _Page(HTMLParser):
-    """Collects img/link/script attributes and the cell texts of each table by class."""
+    """Collects img/link/script attributes, all text, and the cell texts of each table by
+    class (also used by tests/analysis/test_ensemble.py)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.images: list[dict[str, str]] = []
         self.refs: list[str] = []
         self.scripts = 0
+        self.text: list[str] = []
         self.tables: list[tuple[dict[str, str], list[list[str]]]] = []
         self._cell: list[str] | None = None
 
@@ -78,6 +80,7 @@ class _Page(HTMLParser):
             self._cell = []
 
     def handle_data(self, data: str) -> None:
+        self.text.append(data)
         if self._cell is not None:
             self._cell.append(data)
 
