@@ -60,14 +60,12 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.io.inflows import annual_table, inflow_dataset, script_arguments, write_inflows
 
 SEED = 19960116  # date of the UZ-TM Amu Darya agreement (UZTM1996); any fixed seed would do
 
@@ -186,27 +184,12 @@ def generate(seed: int = SEED) -> xr.Dataset:
 
 
 def main() -> None:
-    here = Path(__file__).resolve().parent
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, default=here / "inflows.nc")
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args()
-
+    args = script_arguments(__doc__, __file__, SEED)
     ds = generate(args.seed)
     write_inflows(ds, args.output, dtype="float64")   # waterdesk.io.inflows: atomic, CF encoding
-
-    seconds = ds["time"].dt.days_in_month * 86400.0
-    volume = ds["inflow"] * seconds / 1e9
-    annual_km3 = volume.sum("time") / N_YEARS
-    per_year = volume.groupby(xr.DataArray(np.arange(ds.sizes["time"]) // 12, dims="time",
-                                           name="water_year")).sum()
+    lines, annual_km3, per_year = annual_table(ds, N_YEARS, 17)
     print(f"wrote {args.output}  ({ds.sizes['time']} months x {ds.sizes['node']} nodes, seed {args.seed})")
-    print(f"{'node':<17}{'km3/yr':>9}{'m3/s':>9}{'min yr':>9}{'max yr':>9}")
-    for node in ds["node"].values:
-        km3 = float(annual_km3.sel(node=node))
-        yrs = per_year.sel(node=node)
-        print(f"{node:<17}{km3:9.3f}{km3 * 1e9 / SECONDS_PER_YEAR:9.1f}"
-              f"{float(yrs.min()):9.3f}{float(yrs.max()):9.3f}")
+    print("\n".join(lines))
     tot = per_year.sum("node")
     print(f"{'total':<17}{float(annual_km3.sum()):9.3f}   (UNESCO2003 79.28; "
           f"driest water year {float(tot.min()):.1f}, wettest {float(tot.max()):.1f} km3)")

@@ -37,14 +37,12 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.io.inflows import annual_table, inflow_dataset, script_arguments, write_inflows
 
 SEED = 20000121  # date of the KZ-KG Chu-Talas facilities agreement (CT-2000); any fixed seed would do
 
@@ -179,27 +177,12 @@ def generate(seed: int = SEED) -> xr.Dataset:
 
 
 def main() -> None:
-    here = Path(__file__).resolve().parent
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, default=here / "inflows.nc")
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args()
-
+    args = script_arguments(__doc__, __file__, SEED)
     ds = generate(args.seed)
     write_inflows(ds, args.output, dtype="float64")   # waterdesk.io.inflows: atomic, CF encoding
-
-    seconds = ds["time"].dt.days_in_month * 86400.0
-    annual_km3 = (ds["inflow"] * seconds).sum("time") / 1e9 / N_YEARS
+    lines, annual_km3, _ = annual_table(ds, N_YEARS, 18)
     print(f"wrote {args.output}  ({ds.sizes['time']} months x {ds.sizes['node']} nodes, seed {args.seed})")
-    print(f"{'node':<18}{'km3/yr':>9}{'m3/s':>9}{'min yr':>9}{'max yr':>9}")
-    volume = ds["inflow"] * seconds / 1e9
-    per_year = volume.groupby(xr.DataArray(np.arange(ds.sizes["time"]) // 12, dims="time",
-                                           name="water_year")).sum()
-    for node in ds["node"].values:
-        km3 = float(annual_km3.sel(node=node))
-        yrs = per_year.sel(node=node)
-        print(f"{node:<18}{km3:9.3f}{km3 * 1e9 / SECONDS_PER_YEAR:9.1f}"
-              f"{float(yrs.min()):9.3f}{float(yrs.max()):9.3f}")
+    print("\n".join(lines))
     total = float(annual_km3.sum())
     kg = float(annual_km3.sel(node=["chu_upper", "chu_lateral_kg", "talas_upper"]).sum())
     print(f"{'total':<18}{total:9.3f}   (KG-generated {kg:.3f}, KZ-generated {total - kg:.3f})")

@@ -48,14 +48,12 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.io.inflows import inflow_dataset, script_arguments, write_inflows
 
 SEED = 19570811  # date of the USSR-Iran Aras/Atrek protocol (ARAS-DAM); any fixed seed would do
 
@@ -197,12 +195,7 @@ def generate(seed: int = SEED) -> xr.Dataset:
 
 
 def main() -> None:
-    here = Path(__file__).resolve().parent
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, default=here / "inflows.nc")
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args()
-
+    args = script_arguments(__doc__, __file__, SEED)
     ds = generate(args.seed)
     write_inflows(ds, args.output, dtype="float32")   # waterdesk.io.inflows: atomic, CF encoding
 

@@ -48,14 +48,13 @@ Usage::
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.io.inflows import annual_table, inflow_dataset, script_arguments, write_inflows
 
 SEED = 19980317  # date of the 1998 Syr Darya water-energy agreement (IEA-4763); any fixed seed would do
 SECONDS_PER_YEAR = 365.25 * 86400.0
@@ -223,30 +222,14 @@ def write(ds: xr.Dataset, path: Path) -> None:
 
 
 def main() -> None:
-    here = Path(__file__).resolve().parent
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, default=here / "inflows.nc")
-    parser.add_argument("--drought-output", type=Path, default=here / "inflows-drought-2008.nc")
-    parser.add_argument("--seed", type=int, default=SEED)
-    args = parser.parse_args()
-
+    args = script_arguments(__doc__, __file__, SEED, drought_output="inflows-drought-2008.nc")
     ds = generate(args.seed)
     write(ds, args.output)
     write(generate(args.seed, DROUGHT_YEARS), args.drought_output)
-
-    seconds = ds["time"].dt.days_in_month * 86400.0
-    volume = ds["inflow"].astype("float64") * seconds / 1e9
-    annual = volume.sum("time") / N_YEARS
-    per_year = volume.groupby(xr.DataArray(np.arange(ds.sizes["time"]) // 12, dims="time",
-                                           name="water_year")).sum()
+    lines, annual, per_year = annual_table(ds, N_YEARS, 26)
     print(f"wrote {args.output} and {args.drought_output} "
           f"({ds.sizes['time']} months x {ds.sizes['node']} nodes, seed {args.seed})")
-    print(f"{'node':<26}{'km3/yr':>9}{'m3/s':>9}{'min yr':>9}{'max yr':>9}")
-    for node in ds["node"].values:
-        v = float(annual.sel(node=node))
-        yrs = per_year.sel(node=node)
-        print(f"{node:<26}{v:9.3f}{v * 1e9 / SECONDS_PER_YEAR:9.1f}"
-              f"{float(yrs.min()):9.3f}{float(yrs.max()):9.3f}")
+    print("\n".join(lines))
     tot = per_year.sum("node")
     print(f"{'total':<26}{float(annual.sum()):9.3f}   (target {TOTAL_KM3}; "
           f"driest year {float(tot.min()):.2f}, wettest {float(tot.max()):.2f} km3)")
