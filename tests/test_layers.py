@@ -57,3 +57,33 @@ def test_typed_core_passes_mypy_strict():
                           "waterdesk/errors.py", "waterdesk/cli"], cwd=PACKAGE.parent,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_clause_kinds_are_told_apart_only_by_their_classes():
+    """One class per clause kind (model/clauses.py): nowhere else does code ask a clause
+    which kind it is, by isinstance on a kind's class or by comparing `.kind` to a name."""
+    from waterdesk.model.clauses import CLAUSE_CLASSES
+
+    names = {cls.__name__ for cls in CLAUSE_CLASSES.values()}
+    kinds = set(CLAUSE_CLASSES)
+    found = []
+    for path in _modules():
+        if path == PACKAGE / "model" / "clauses.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+                if {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)} & names:
+                    found.append(f"{path.name}:{node.lineno} isinstance")
+            if isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) and node.left.attr == "kind":
+                consts = {c.value for c in ast.walk(node) if isinstance(c, ast.Constant)}
+                if consts & kinds:
+                    found.append(f"{path.name}:{node.lineno} .kind ==")
+    assert not found, found
+
+
+def test_every_clause_kind_defines_its_rows_targets_and_booking():
+    from waterdesk.model.clauses import CLAUSE_CLASSES, Clause
+
+    for kind, cls in CLAUSE_CLASSES.items():
+        for method in ("rows", "row_target", "book"):
+            assert getattr(cls, method) is not getattr(Clause, method), f"{kind} lacks {method}"

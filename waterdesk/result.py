@@ -166,7 +166,7 @@ def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[s
     if book is not None:
         for row in book.rows:
             for fam, d, coef in row.terms:
-                if fam == "x" and coef > 0 and clauses[row.clause].kind in ("share", "max_withdrawal"):
+                if fam == "x" and coef > 0 and clauses[row.clause].counts_withdrawals:
                     covers[row.clause, d] = 1
     out["clause_covers"] = xr.Variable(("clause", "demand"), covers, {
         "long_name": "1 where the demand's deliveries count in the share or max_withdrawal clause"})

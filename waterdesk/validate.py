@@ -13,15 +13,7 @@ import numpy as np
 from waterdesk.calendar import NOMINAL_DAYS, is_step_start, make_steps
 from waterdesk.errors import Problem
 from waterdesk.model.basin import Basin, Demand, Reservoir, Sink
-from waterdesk.model.clauses import (
-    MaxWithdrawal,
-    MinFlow,
-    MinVolume,
-    Release,
-    Share,
-    Split,
-    Storage,
-)
+from waterdesk.model.clauses import closest
 from waterdesk.model.scenario import InflowData, Scenario
 from waterdesk.units import mcm_per_m3s
 
@@ -117,11 +109,7 @@ def validate_basin(basin: Basin, locate: Locator, placeholders: frozenset[str] =
     return problems
 
 
-def _closest(name: str, ids: set[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, sorted(ids), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+_closest = closest
 
 
 def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
@@ -314,9 +302,6 @@ def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
     """References and consistency of the agreement clauses (docs/AGREEMENTS.md)."""
     problems: list[Problem] = []
     basin = scenario.basin
-    ids = {n.id for n in basin.nodes}
-    reservoirs = {n.id for n in basin.reservoirs}
-    sectors = {d.sector for d in basin.demands}
     seen: dict[str, int] = {}
     for i, clause in enumerate(scenario.clauses):
         where = f'clause "{clause.id}"'
@@ -339,61 +324,22 @@ def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
         for country in clause.parties:
             if country not in basin.countries:
                 add("parties", f"{country} is not a country of the basin {list(basin.countries)}")
-        node = getattr(clause, "node", None)
-        if node is not None and node not in ids:
-            add("node", f"unknown node {node!r}{_closest(node, ids)}")
-        elif isinstance(clause, (Release, Storage)) and node not in reservoirs:
-            add("node", f"{node!r} is not a reservoir")
-        if isinstance(clause, Release):
-            if clause.min_mcm is None and clause.max_mcm is None:
-                add(None, "needs min_mcm, max_mcm or both")
-            elif clause.min_mcm is not None and clause.max_mcm is not None and clause.min_mcm > clause.max_mcm:
-                add("min_mcm", f"must be <= max_mcm ({clause.max_mcm:g}), got {clause.min_mcm:g}")
-        if isinstance(clause, Share):
-            kind, ref = clause.reference
-            if ref not in ids:
-                add("of", f"unknown node {ref!r}{_closest(ref, ids)}")
-            for country in clause.shares:
-                if country not in basin.countries:
-                    add("shares", f"{country} is not a country of the basin {list(basin.countries)}")
-            total = sum(clause.shares.values())
-            if total > 1.0 + 1e-9:
-                add("shares", f"shares add up to {total:g}, more than 1")
-            if not clause.shares:
-                add("shares", "needs at least one country")
-        if isinstance(clause, MaxWithdrawal):
-            if clause.country is None and clause.sector is None:
-                add(None, "needs country, sector or both")
-            if clause.country is not None and clause.country not in basin.countries:
-                add("country", f"{clause.country} is not a country of the basin {list(basin.countries)}")
-            if clause.sector is not None and clause.sector not in sectors:
-                add("sector", f"no demand of sector {clause.sector!r} in the basin")
+        for key, message in clause.check(basin):
+            add(key, message)
         only = getattr(clause, "demands", None)
         if only is not None:
             demand_ids = {d.id for d in basin.demands}
             for d in only:
                 if d not in demand_ids:
                     add("demands", f"{d!r} is not a demand of the basin{_closest(d, demand_ids)}")
-        if isinstance(clause, Split) and node in ids:
-            outgoing = {r.id for r in basin.reaches if r.from_node == node}
-            for reach in clause.ratios:
-                if reach not in outgoing:
-                    add("ratios", f"{reach!r} is not a reach leaving {node}{_closest(reach, outgoing)}")
-            total = sum(clause.ratios.values())
-            if abs(total - 1.0) > 1e-9:
-                add("ratios", f"ratios add up to {total:g}, not 1")
-            if len(clause.ratios) < 2:
-                add("ratios", "a split needs at least two reaches")
-        if isinstance(clause, (MinFlow, MinVolume)) and clause.hard and node in ids:
-            pass  # physical reach of the node is checked against natural flows before solving
     return problems
 
 
 def physical_conflicts(scenario: Scenario) -> list[tuple[str, str]]:
     """Hard minimums no operation could meet: more than all the water that enters the
     clause node's river system in a step (or window), plus all of its reservoirs' capacity.
-    Returns (clause id, explanation) pairs; seen before any solve."""
-    from waterdesk.calendar import make_windows
+    Returns (clause id, explanation) pairs; seen before any solve (each kind's
+    `physical_conflict`)."""
 
     basin = scenario.basin
     steps = scenario.steps
@@ -405,31 +351,17 @@ def physical_conflicts(scenario: Scenario) -> list[tuple[str, str]]:
     volume = volume * mcm_per_m3s(days)[:, None]                     # mcm per step
     system_of = _river_systems(basin)
     out: list[tuple[str, str]] = []
+    per_step = mcm_per_m3s(days)
     for clause in scenario.clauses:
-        if not clause.hard or not isinstance(clause, (MinFlow, MinVolume)):
+        if not clause.hard:
             continue
-        system = system_of.get(clause.node, set())
+        system = system_of.get(str(getattr(clause, "node", "")), set())
         cols = [j for j, nid in enumerate(inflow_ids) if nid in system]
         water = volume[:, cols].sum(axis=1) if cols else np.zeros(len(steps))
         stored = sum(r.capacity_mcm for r in basin.reservoirs if r.id in system)
-        if isinstance(clause, MinFlow):
-            need = np.array([clause.min_m3s[m] for m in steps.month_index]) * mcm_per_m3s(days)
-            bad = np.flatnonzero(need > water.max() + stored + 1e-9)
-            if bad.size:
-                t = int(bad[0])
-                out.append((clause.id, f"min_flow {need[t] / mcm_per_m3s(days[t]):g} m3/s at {clause.node} "
-                            f"from {steps.start[t]} is more than all the water that can reach it "
-                            f"(at most {(water.max() + stored) / mcm_per_m3s(days[t]):.4g} m3/s)"))
-        else:
-            w = make_windows(steps, clause.period, clause.months)
-            for win in range(len(w)):
-                mine = w.index == win
-                need_v = clause.min_mcm * w.covered[win]
-                if need_v > water[mine].sum() + stored + 1e-9:
-                    out.append((clause.id, f"min_volume {need_v:g} mcm at {clause.node} in the window from "
-                                f"{w.start[win]} is more than all the water that enters its river "
-                                f"({water[mine].sum() + stored:.4g} mcm with full reservoirs)"))
-                    break
+        why = clause.physical_conflict(water, stored, steps, per_step)
+        if why is not None:
+            out.append((clause.id, why))
     return out
 
 

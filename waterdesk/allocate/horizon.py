@@ -27,14 +27,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from waterdesk.allocate.clauses import ClauseBook, ClauseRow, flow_terms, share_demands, withdrawal_terms
+from waterdesk.allocate.clauses import ClauseBook, ClauseRow
 from waterdesk.allocate.formulation import StepLP
 from waterdesk.kernels import realise, routing
-from waterdesk.model.clauses import MaxWithdrawal, MinFlow, MinVolume, Release, Share, Storage
 from waterdesk.model.network import KIND_CODE, Network
 
 INF = float("inf")
-PER_STEP_KINDS = ("min_flow", "split")
 
 
 @dataclass
@@ -180,7 +178,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
     step_rows: list[tuple[int, int, int]] = []
     for i, row in enumerate(rows1):
         clause = clauses[row.clause]
-        if clause.kind not in PER_STEP_KINDS:
+        if not clause.per_step:
             continue
         win = book.windows[row.clause]
         for t in range(n):
@@ -188,11 +186,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
                 continue
             lp_row = t * nr + lp1.row_clause[i]
             step_rows.append((row.clause, t, int(lp_row)))
-            if isinstance(clause, MinFlow):
-                row_lo[lp_row] = clause.min_m3s[int(book.month[t0 + t])] * dl[t]
-            else:
-                row_lo[lp_row] = 0.0 if row.sense > 0 else -inf
-                row_hi[lp_row] = 0.0 if row.sense < 0 else inf
+            row_lo[lp_row], row_hi[lp_row] = clause.horizon_step_bound(book, row, t0 + t, float(dl[t]))
             col_hi[t * nc + lp1.col_slack[i]] = 0.0 if clause.hard else inf
             if clause.hard:
                 hard_rows.setdefault(row.clause, []).append(lp_row)
@@ -203,28 +197,23 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
             continue                       # an energy target, set above
         clause = clauses[rows1[i].clause]
         for t in range(n):
-            req = row_lo[t * nr + lp1.row_clause[i]] if clause.kind == "min_flow" else 1.0
+            req = clause.horizon_step_claim(float(row_lo[t * nr + lp1.row_clause[i]]))
             active = np.isfinite(req) and col_hi[t * nc + lp1.col_slack[i]] > 0
             claim_req[t * n_claim1 + j] = max(float(req), 0.0) if active else 0.0
             row_lo[t * nr + lp1.row_share[j]] = 0.0 if claim_req[t * n_claim1 + j] > 0 else -inf
     levels = lp1.levels
     # ---- window clause rows: Σ over the window's steps in this horizon
     extra_rows: list[tuple[list[int], list[float], float, float, int, int, bool]] = []
-    node = {nid: i for i, nid in enumerate(net.node_ids)}
-    res = {rid: k for k, rid in enumerate(net.res_ids)}
     for c, clause in enumerate(clauses):
-        if clause.kind in PER_STEP_KINDS:
+        if clause.per_step:
             continue
         win_of = book.windows[c].index[steps]
         for win in sorted(set(win_of[win_of >= 0].tolist())):
             ts = np.flatnonzero(win_of == win)
-            for terms, lo, hi in _window_terms(clause, c, win, ts, t0, book, net, node, res):
-                cols = [int(t * nc + _col(lp1, fam, j)) for t in ts for fam, j, _ in terms]
-                vals = [float(k) for _ in ts for _, _, k in terms]
-                if isinstance(clause, Storage):
-                    last = int(ts[-1])
-                    cols = [int(last * nc + _col(lp1, fam, j)) for fam, j, _ in terms]
-                    vals = [float(k) for _, _, k in terms]
+            summed = clause.window_steps(ts)
+            for terms, lo, hi in clause.window_terms(book, c, win, t0 + int(ts[-1]), net):
+                cols = [int(t * nc + _col(lp1, fam, j)) for t in summed for fam, j, _ in terms]
+                vals = [float(k) for _ in summed for _, _, k in terms]
                 extra_rows.append((cols, vals, lo, hi, c, win, clause.hard))
     n_extra = len(extra_rows)
     base_cols = n * nc
@@ -249,7 +238,7 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
             # a cap's whole window limit (what is left of it can be nil or negative)
             clause = clauses[c]
             cover = book.windows[c].covered[win]
-            limit = float(getattr(clause, "max_mcm", None) or 0.0) * cover
+            limit = clause.window_cap_scale(float(cover))
             extra_claim.append(max(lo, 1e-3) if np.isfinite(lo) else max(limit, abs(hi), 1.0))
     # request scale of each level over the window (demands, soft clauses, energy)
     soft_level_of = [int(np.searchsorted(levels, clauses[extra_rows[e][4]].priority or 0)) for e in soft_extra]
@@ -312,49 +301,3 @@ def window_lp(lp1: StepLP, net: Network, rows1: list[ClauseRow], book: ClauseBoo
 def _col(lp1: StepLP, fam: str, j: int) -> int:
     return int({"q": lp1.col_q, "x": lp1.col_x, "surplus": lp1.col_surplus, "v": lp1.col_v,
                 "rel": lp1.col_rel, "spill": lp1.col_spill, "out": lp1.col_out}[fam][j])
-
-
-def _window_terms(clause: object, c: int, win: int, ts: NDArray[np.int64], t0: int, book: ClauseBook,
-                  net: Network, node: dict[str, int], res: dict[str, int]
-                  ) -> list[tuple[list[tuple[str, int, float]], float, float]]:
-    """Rows (terms per step, lower, upper) of a window clause inside this horizon; what
-    earlier horizons already used of the window is taken off the requirement."""
-    cover = book.windows[c].covered[win]
-    used = book.used_before(c, win)
-    if isinstance(clause, MinVolume):
-        return [(flow_terms(net, node[clause.node]), clause.min_mcm * cover - used.get("", 0.0), INF)]
-    if isinstance(clause, MaxWithdrawal):
-        return [(withdrawal_terms(net, clause.country, clause.sector, clause.demands), -INF,
-                 clause.max_mcm * cover - used.get("", 0.0))]
-    if isinstance(clause, Release):
-        k = res[clause.node]
-        terms = [("rel", k, 1.0), ("spill", k, 1.0)]
-        out = []
-        if clause.max_mcm is not None:
-            out.append((terms, -INF, clause.max_mcm * cover - used.get("", 0.0)))
-        if clause.min_mcm is not None:
-            out.append((terms, clause.min_mcm * cover - used.get("", 0.0), INF))
-        return out
-    if isinstance(clause, Storage):
-        if book.windows[c].last_step[win] != t0 + ts[-1]:
-            return []
-        return [([("v", res[clause.node], 1.0)], clause.min_mcm, INF)]
-    if isinstance(clause, Share):
-        kind, ref = clause.reference
-        out = []
-        for country, share in clause.shares.items():
-            terms: list[tuple[str, int, float]] = [("x", d, 1.0) for d in share_demands(net, clause, country)]
-            if kind == "flow":
-                terms = terms + [(f, j, -share * k) for f, j, k in flow_terms(net, node[ref])]
-                full = 0.0
-                floor = 0.0
-            else:
-                full = share * float(book.reference[c][win])
-                floor = book._share_target(c, country, win) if clause.mode == "entitlement" else full
-            u = used.get(country, 0.0)
-            if clause.mode in ("cap", "exact"):
-                out.append((terms, -INF, full * (1 + clause.tolerance) - u))
-            if clause.mode in ("entitlement", "exact"):
-                out.append((terms, floor - clause.tolerance * full - u, INF))
-        return out
-    return []

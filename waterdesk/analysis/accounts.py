@@ -188,10 +188,7 @@ def country_caps(scenario: "Scenario") -> dict[str, str]:
     """clause id -> country, for the `max_withdrawal` clauses that cap a whole country
     (a country and no sector). The result file does not record a clause's country, so the
     ledger applies such caps only when it is told them (from the scenario)."""
-    from waterdesk.model.clauses import MaxWithdrawal
-
-    return {c.id: c.country for c in scenario.clauses
-            if isinstance(c, MaxWithdrawal) and c.country and not c.sector}
+    return {c.id: country for c in scenario.clauses if (country := c.caps_country()) is not None}
 
 
 def entitlement_steps(ds: "xr.Dataset", country: str, caps: Mapping[str, str] | None = None
