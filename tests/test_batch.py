@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import waterdesk as wd
 from waterdesk.batch import Sweep, run_sweep
+from waterdesk.io.sweep import load_sweep
 from waterdesk.cli.main import cli
 from waterdesk.testing import shipped_scenario
 
@@ -173,7 +174,7 @@ def test_cli_batch_and_bad_sweep_files(tmp_path: Path) -> None:
 
 
 def test_shipped_sweep_file_is_valid() -> None:
-    sweep = Sweep.from_file(ROOT / "scenarios" / "syr-darya" / "sweep-scale.toml")
+    sweep = load_sweep(ROOT / "scenarios" / "syr-darya" / "sweep-scale.toml")
     assert len(sweep.runs()) == 4
     for _, overrides in sweep.runs():
         wd.load_scenario(sweep.scenario, overrides)
@@ -185,7 +186,7 @@ def test_shipped_ensemble_sweep_is_valid(tmp_path: Path) -> None:
     from waterdesk.generate import generate_inflows
     from waterdesk.io.inflows import write_inflows
 
-    sweep = Sweep.from_file(ROOT / "scenarios" / "syr-darya" / "sweep-ensemble.toml")
+    sweep = load_sweep(ROOT / "scenarios" / "syr-darya" / "sweep-ensemble.toml")
     runs = sweep.runs()
     assert len(runs) == 3 * 2 * 100
     ensemble = write_inflows(generate_inflows("syr-darya", years=30, members=1, seed=1, start="2000-10"),

@@ -87,3 +87,38 @@ def test_every_clause_kind_defines_its_rows_targets_and_booking():
     for kind, cls in CLAUSE_CLASSES.items():
         for method in ("rows", "row_target", "book"):
             assert getattr(cls, method) is not getattr(Clause, method), f"{kind} lacks {method}"
+
+
+PUBLIC_API = ("load_scenario", "run", "validate", "ledger", "compare", "report", "Sweep", "run_sweep",
+              "Scenario", "Basin", "open_result")
+
+
+def test_the_public_api_exports_what_the_command_line_needs():
+    import waterdesk as wd
+    from waterdesk.model.basin import Basin
+    from waterdesk.model.scenario import Scenario
+    from waterdesk.model.sweep import Sweep
+
+    missing = [name for name in PUBLIC_API if name not in wd.__all__ or not hasattr(wd, name)]
+    assert not missing, missing
+    assert (wd.Scenario, wd.Basin, wd.Sweep) == (Scenario, Basin, Sweep)
+    assert all(hasattr(wd, name) for name in wd.__all__)
+
+
+@pytest.mark.parametrize("path", [p for p in _modules() if p.parent.name in ("analysis", "batch", "io", "model",
+                                                                           "allocate", "kernels")],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_inner_layers_never_import_the_top_level_package(path):
+    """analysis/, batch/ and the layers below import the modules they use, not `waterdesk`
+    itself (whose functions are the public entry points built on them)."""
+    tree = ast.parse(path.read_text("utf-8"))
+    bad = [n.lineno for n in ast.walk(tree)
+           if (isinstance(n, ast.Import) and any(a.name == "waterdesk" for a in n.names))
+           or (isinstance(n, ast.ImportFrom) and n.module == "waterdesk" and n.level == 0)]
+    assert not bad, f"{path.name} imports waterdesk at lines {bad}"
+
+
+@pytest.mark.parametrize("path", _modules("analysis"), ids=lambda p: p.name)
+def test_analysis_does_not_import_batch(path):
+    """The batch executor uses analysis (summary statistics), never the other way round."""
+    assert not {m for m in _imports(path) if m.startswith("waterdesk.batch")}

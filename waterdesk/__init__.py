@@ -3,17 +3,23 @@
 Examples
 --------
 >>> import waterdesk as wd
->>> scenario = wd.load_scenario("scenarios/chu-talas/baseline.toml")   # doctest: +SKIP
->>> result = wd.run(scenario)                                          # doctest: +SKIP
->>> result["supplied"].sum("time")                                     # doctest: +SKIP
+>>> scenario = wd.load_scenario("scenarios/chu-talas/baseline.toml")
+>>> scenario.basin.countries
+('KG', 'KZ')
+>>> wd.validate(["scenarios/chu-talas/baseline.toml"])
+[]
+
+The public API is `__all__`: the command line (`waterdesk.cli`) uses nothing else.
+Model classes (`Scenario`, `Basin`, `Sweep`) are loaded on first use, so
+``import waterdesk`` stays cheap.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version as _version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from waterdesk._version import __version__
 from waterdesk.errors import (
     InfeasibleError,
     InputError,
@@ -26,22 +32,41 @@ from waterdesk.errors import (
 if TYPE_CHECKING:
     import xarray as xr
 
+    from waterdesk.analysis.accounts import Table
     from waterdesk.model.basin import Basin
     from waterdesk.model.scenario import Scenario
+    from waterdesk.model.sweep import Sweep
 
-try:
-    __version__ = _version("waterdesk")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0+unknown"
+#: names loaded on first use (PEP 562), module they come from
+_LAZY = {"Scenario": "waterdesk.model.scenario", "Basin": "waterdesk.model.basin",
+         "Sweep": "waterdesk.model.sweep", "TOL_MCM": "waterdesk.analysis.accounts"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'waterdesk' has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",
     "load_basin",
     "load_scenario",
+    "load_sweep",
+    "validate",
     "run",
+    "ledger",
     "compare",
+    "report",
+    "Sweep",
+    "run_sweep",
+    "Scenario",
+    "Basin",
     "open_result",
     "write_result",
+    "TOL_MCM",
     "WaterdeskError",
     "InputError",
     "InfeasibleError",
@@ -94,34 +119,9 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
         ds = wd.run(sc, members=range(20))
         (ds["shortage"].sum(["time", "demand"]) > 0).mean("member")
     """
-    from waterdesk.result import members_dataset, to_dataset
-    from waterdesk.simulate import simulate, simulate_members
+    from waterdesk.pipeline import run as _run
 
-    if not hasattr(scenario, "basin"):
-        scenario = load_scenario(scenario)  # type: ignore[arg-type]
-    ensemble = getattr(scenario, "members", ())
-    if members is None and ensemble:
-        members = range(len(ensemble))
-    if members is not None:
-        from waterdesk.io.inflows import read_members
-
-        numbers = [int(m) for m in members]
-        if getattr(scenario, "exchange", None):
-            raise InputError([Problem(getattr(scenario, "path", None) or "scenario", None, "exchange",
-                                      "the exchange account is made per run; run the members one by one")])
-        data = read_members(scenario, numbers)  # type: ignore[arg-type]
-        sims = simulate_members(scenario, data, progress=progress)  # type: ignore[arg-type]
-        ds = members_dataset(sims, numbers, __version__)
-    else:
-        sim = simulate(scenario, progress=progress)  # type: ignore[arg-type]
-        ds = to_dataset(sim, __version__)
-        if getattr(scenario, "exchange", None):
-            from waterdesk.analysis.exchange import with_exchange_account
-
-            ds = with_exchange_account(scenario, ds, lambda sc: to_dataset(simulate(sc), __version__))  # type: ignore[arg-type]
-    if output is not None:
-        write_result(ds, output)
-    return ds
+    return _run(scenario, output, progress, members)
 
 
 def compare(results: "object", by: str = "country", units: str = "mcm", force: bool = False) -> "object":
@@ -151,3 +151,69 @@ def write_result(ds: "xr.Dataset", path: str | Path) -> Path:
     from waterdesk.io.netcdf import write_result as _write
 
     return _write(ds, path)
+
+
+def load_sweep(path: str | Path) -> "Sweep":
+    """Read and check a sweep file (docs/BATCH.md); raises `InputError` listing every problem."""
+    from waterdesk.io.sweep import load_sweep as _load
+
+    return _load(path)
+
+
+def validate(paths: "Sequence[str | Path] | str | Path") -> list[Problem]:
+    """Every problem of basin or scenario files (an empty list when all are good); the
+    same checks as `load_scenario`, which raises them instead."""
+    from waterdesk.io.load import load_any
+
+    problems: list[Problem] = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        try:
+            load_any(path)
+        except InputError as err:
+            problems += err.problems
+    return problems
+
+
+def ledger(result: "xr.Dataset | str | Path", units: str = "mcm") -> "dict[str, Table]":
+    """The compliance ledger of a result (a Dataset or a result file): per party and
+    water year entitlement, delivered, deviation and balance; per clause compliance;
+    demand met, equity and reservoir outcomes (docs/ANALYSIS.md). Of a batch summary
+    (DIR or DIR/summary.nc, or an ensemble result): the probability tables.
+
+    Each value is a `Table` with ``to_text()``, ``to_csv()`` and ``to_dict()``."""
+    from waterdesk.analysis import accounts, ensemble
+
+    if isinstance(result, (str, Path)):
+        kind, ds = ensemble.open_result_or_summary(result)
+    else:
+        kind, ds = ("result", result) if "member" not in result.dims else ("summary", None)
+        if ds is None:
+            from waterdesk.analysis.summary import summary_of_members
+
+            ds = summary_of_members(result)
+    if kind == "summary":
+        return ensemble.ensemble_tables(ds, units)
+    return {**accounts.ledger(ds, units), **accounts.outcomes(ds, units)}
+
+
+def report(results: "object", path: str | Path = "report.html", units: str = "mcm") -> Path:
+    """Write one self-contained HTML page of results (Datasets or result files), or of
+    one batch summary; returns its path (docs/REPORT.md)."""
+    from waterdesk.analysis.ensemble import open_result_or_summary, report_summary
+    from waterdesk.analysis.report import report as _report
+
+    items = list(results) if isinstance(results, (list, tuple)) else [results]
+    if len(items) == 1 and isinstance(items[0], (str, Path)):
+        kind, ds = open_result_or_summary(items[0])
+        if kind == "summary":
+            return report_summary(ds, path, units=units)
+    return _report(items, path, units=units)
+
+
+def run_sweep(sweep: "Sweep | str | Path", out_dir: str | Path, workers: int = 1,
+              scheduler: str | None = None, progress: Callable[[int], None] | None = None) -> "xr.Dataset":
+    """Run every combination of a sweep (one result file per run in `out_dir`, resumable)
+    and return the summary Dataset, also written to ``out_dir/summary.nc`` (docs/BATCH.md)."""
+    from waterdesk.batch.execute import run_sweep as _run
+
+    return _run(sweep, out_dir, workers=workers, scheduler=scheduler, progress=progress)

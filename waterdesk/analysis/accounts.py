@@ -26,14 +26,15 @@ if TYPE_CHECKING:
 
     from waterdesk.model.scenario import Scenario
 
-__all__ = ["Column", "Table", "ledger", "outcomes", "jain_index", "UNITS", "VIOLATION_TOL_MCM"]
+__all__ = ["Column", "Table", "ledger", "outcomes", "jain_index", "UNITS", "TOL_MCM",
+           "country_table", "clause_table"]
 
 #: volume unit -> mcm per unit
 UNITS = {"mcm": 1.0, "km3": 1000.0}
-#: a window is violated when its violation exceeds this [mcm]
-VIOLATION_TOL_MCM = 1e-6
-#: a month is a shortage month when the shortage exceeds this [mcm]
-SHORTAGE_TOL_MCM = 1e-6
+#: the one accounting tolerance [mcm]: a window is violated, a step or month short, a
+#: water year not fully supplied when the volume exceeds it (ledger, compare, report,
+#: run summary and batch summaries alike)
+TOL_MCM = 1e-6
 MCM_PER_M3S_DAY = 0.0864
 
 
@@ -179,7 +180,61 @@ def _strs(values: Any) -> list[str]:
 
 
 def _pct(part: float, whole: float) -> float:
-    return 100.0 * part / whole if whole > SHORTAGE_TOL_MCM else math.nan
+    return 100.0 * part / whole if whole > TOL_MCM else math.nan
+
+
+# --------------------------------------------------------------------------- totals
+
+def country_table(ds: "xr.Dataset", tol: float = TOL_MCM
+                  ) -> list[tuple[str, float, float, float | None, int]]:
+    """Per country: requested, supplied (in the Dataset's volume unit), % met (None if
+    nothing requested), steps short by more than `tol` (TOL_MCM, in the same unit)."""
+    rows = []
+    dem_country = np.asarray(ds["demand_country"].values).astype(str)
+    requested = np.asarray(ds["requested"].values, dtype=float)
+    supplied = np.asarray(ds["supplied"].values, dtype=float)
+    shortage = np.asarray(ds["shortage"].values, dtype=float) if "shortage" in ds else requested - supplied
+    for country in [str(c) for c in ds["country"].values]:
+        mine = dem_country == country
+        req = float(requested[:, mine].sum())
+        sup = float(supplied[:, mine].sum())
+        short = int(np.sum((shortage[:, mine] > tol).any(axis=1)))
+        rows.append((country, req, sup, 100.0 * sup / req if req > 0 else None, short))
+    return rows
+
+
+def clause_table(ds: "xr.Dataset", tol: float = TOL_MCM) -> list[dict[str, Any]]:
+    """Per clause: kind, type, windows met / total (violated: violation > `tol`), worst
+    violation and its window, total violation (the Dataset's volume unit), largest price."""
+    rows: list[dict[str, Any]] = []
+    if not ds.sizes.get("clause", 0):
+        return rows
+    viol_all = np.asarray(ds["clause_violation"].values, dtype=float)
+    price_all = (np.asarray(ds["clause_shadow_price"].values, dtype=float)
+                 if "clause_shadow_price" in ds else np.full_like(viol_all, np.nan))
+    for c, cid in enumerate(ds["clause"].values):
+        viol = viol_all[:, c]
+        valid = ~np.isnan(viol)
+        n = int(valid.sum())
+        met = int((viol[valid] <= tol).sum())
+        worst = float(np.nanmax(viol)) if n else 0.0
+        worst_window = ""
+        if n and worst > tol:
+            worst_window = str(ds["window_start"].values[int(np.nanargmax(viol)), c])[:10]
+        prices = price_all[:, c]
+        hard = bool(int(ds["clause_hard"].values[c])) if "clause_hard" in ds.coords else False
+        prio = int(ds["clause_priority"].values[c]) if "clause_priority" in ds.coords else 0
+        rows.append({
+            "clause": str(cid),
+            "kind": str(ds["clause_kind"].values[c]) if "clause_kind" in ds.coords else "",
+            "type": "hard" if hard else f"soft p{prio}",
+            "met": met, "windows": n,
+            "worst_mcm": worst if worst > tol else 0.0,
+            "worst_window": worst_window,
+            "total_mcm": float(np.nansum(viol)),
+            "price": float(np.nanmax(prices)) if np.isfinite(prices).any() else None,
+        })
+    return rows
 
 
 # --------------------------------------------------------------------------- ledger
@@ -250,7 +305,7 @@ def ledger(ds: "xr.Dataset", units: str = "mcm", caps: Mapping[str, str] | None 
         demands, capped by its `max_withdrawal` clauses when `caps` or `scenario` name
         them), delivered (`withdrawal_by_country`), deviation = delivered - entitlement,
         and the running balance (deviations summed over the water years so far).
-    clauses : per clause, windows met and violated (violation > 1e-6 mcm), the worst
+    clauses : per clause, windows met and violated (violation > TOL_MCM = 1e-6 mcm), the worst
         violation and the start of its window, the total violation, and the largest
         shadow price over the windows (NaN in step mode).
     """
@@ -296,7 +351,7 @@ def clause_ledger(ds: "xr.Dataset", units: str = "mcm") -> Table:
     for c, cid in enumerate(_strs(ds["clause"].values) if ds.sizes.get("clause", 0) else []):
         violation = np.asarray(ds["clause_violation"].values[:, c], dtype=float)
         valid = ~np.isnan(violation)
-        bad = valid & (violation > VIOLATION_TOL_MCM)
+        bad = valid & (violation > TOL_MCM)
         hard = int(ds["clause_hard"].values[c])
         typ = "hard" if hard else f"soft p{int(ds['clause_priority'].values[c])}"
         prices = np.asarray(ds["clause_shadow_price"].values[:, c], dtype=float)
@@ -309,7 +364,7 @@ def clause_ledger(ds: "xr.Dataset", units: str = "mcm") -> Table:
         table.rows.append([cid, str(ds["clause_kind"].values[c]), typ, int(valid.sum()),
                            int((valid & ~bad).sum()), int(bad.sum()), worst, when,
                            float(violation[valid].sum()) / per, price])
-    table.notes.append(f"violated: violation > {VIOLATION_TOL_MCM:g} mcm; shadow price: priority-weighted "
+    table.notes.append(f"violated: violation > {TOL_MCM:g} mcm; shadow price: priority-weighted "
                        "shortage per mcm (horizon mode; '-' in step mode)")
     return table
 
@@ -359,14 +414,14 @@ def demand_met(ds: "xr.Dataset", units: str = "mcm") -> Table:
             for m in np.unique(month[steps]):
                 in_m = steps & (month == m)
                 rm, sm = float(req[in_m][:, mask].sum()), float(sup[in_m][:, mask].sum())
-                if float(short[in_m][:, mask].sum()) > SHORTAGE_TOL_MCM:
+                if float(short[in_m][:, mask].sum()) > TOL_MCM:
                     n_short += 1
                 pm = _pct(sm, rm)
                 if not math.isnan(pm) and (math.isnan(worst_pct) or pm < worst_pct):
                     worst, worst_pct = str(m), pm
             table.rows.append([group, item, year, r / per, s / per, _pct(s, r), worst, worst_pct, n_short])
     table.notes.append(f"met = supplied / requested; worst month: lowest % met of a calendar month; "
-                       f"shortage month: shortage > {SHORTAGE_TOL_MCM:g} mcm")
+                       f"shortage month: shortage > {TOL_MCM:g} mcm")
     return table
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from waterdesk.analysis.accounts import (
     MCM_PER_M3S_DAY,
-    VIOLATION_TOL_MCM,
+    TOL_MCM,
     Column,
     Table,
     check_units,
@@ -40,7 +40,7 @@ METRICS: dict[str, list[tuple[str, str, str]]] = {
 
 def _load(results: "Mapping[str, xr.Dataset] | Sequence[str | Path]") -> dict[str, tuple[str, "xr.Dataset"]]:
     """name -> (source for messages, Dataset); every unreadable input reported at once."""
-    from waterdesk import open_result
+    from waterdesk.io.netcdf import open_result
     from waterdesk.analysis.ensemble import member_problem
 
     problems: list[Problem] = []
@@ -124,7 +124,7 @@ def _totals(ds: "xr.Dataset", by: str) -> dict[tuple[str, int], list[float]]:
             win_wy[valid] = step_water_year_of(starts[valid])
             for year in sorted(set(win_wy[valid].tolist())):
                 w = valid & (win_wy == year)
-                bad = w & (violation > VIOLATION_TOL_MCM)
+                bad = w & (violation > TOL_MCM)
                 out[(item, int(year))] = [float((w & ~bad).sum()), float(bad.sum()), float(violation[w].sum())]
     return out
 
@@ -191,7 +191,7 @@ def compare(results: "Mapping[str, xr.Dataset] | Sequence[str | Path]", by: str 
         table.rows.append(row)
     table.notes.append(f"results: {', '.join(f'{n} = {loaded[n][0]}' for n in names)}")
     if by == "clause":
-        table.notes.append(f"windows counted in the water year they start; violated: > {VIOLATION_TOL_MCM:g} mcm")
+        table.notes.append(f"windows counted in the water year they start; violated: > {TOL_MCM:g} mcm")
     return table
 
 

@@ -70,7 +70,7 @@ def open_result_or_summary(path: str | os.PathLike[str]) -> tuple[str, "xr.Datas
         return "summary", loaded
     if "waterdesk_version" in loaded.attrs:
         if "member" in loaded.dims:
-            from waterdesk.batch.execute import summary_of_members
+            from waterdesk.analysis.summary import summary_of_members
 
             summary = summary_of_members(loaded)
             summary.attrs["report_label"] = p.stem
@@ -142,7 +142,7 @@ def combinations(ds: "xr.Dataset") -> list[tuple[str, str, list[int]]]:
 def window_starts(ds: "xr.Dataset") -> dict[tuple[str, str], list[str]]:
     """(combination, clause) -> start date of each window, from the first run of the
     combination that ran, when its file is next to the summary; else {}."""
-    import waterdesk as wd
+    from waterdesk.io.netcdf import open_result
 
     if "window_start_date" in ds:       # an ensemble result's own windows (summary_of_members)
         cid = _strs(ds["combination"].values)[0]
@@ -160,7 +160,7 @@ def window_starts(ds: "xr.Dataset") -> dict[tuple[str, str], list[str]]:
         if not ok:
             continue
         try:
-            run = wd.open_result(folder / f"{ok[0]}.nc")
+            run = open_result(folder / f"{ok[0]}.nc")
         except InputError:
             continue
         if not run.sizes.get("clause", 0):
@@ -432,13 +432,6 @@ def report_summary(summary: "xr.Dataset | str | os.PathLike[str]", path: str | o
         p = _summary_path(summary)
         label = p.parent.name if p.name == "summary.nc" else p.stem
     page = render_summary(ds, units, label)
-    target = Path(path)
-    part = target.with_name(target.name + ".part")
-    try:
-        with open(part, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(page)
-        os.replace(part, target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    return target
+    from waterdesk.io.atomic import write_text
+
+    return write_text(path, page)

@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from waterdesk.analysis.accounts import TOL_MCM, clause_table, country_table
+
 if TYPE_CHECKING:
     import xarray as xr
 
-__all__ = ["report", "country_table", "clause_rows"]
+__all__ = ["report"]
 
 #: a window or step counts as short / violated above this (mcm), as in `waterdesk run`
-TOL = 1e-6
+TOL = TOL_MCM
 DPI = 100
 WIDTH_IN = 9.0
 MCM_PER_M3S_DAY = 0.0864
@@ -63,7 +65,7 @@ def _load(results: Sequence[Any]) -> list[tuple[str, "xr.Dataset"]]:
     """(label, dataset) for each item: a Dataset or a path opened with `open_result`."""
     import xarray as xr
 
-    import waterdesk as wd
+    from waterdesk.io.netcdf import open_result
 
     out: list[tuple[str, xr.Dataset]] = []
     for item in results:
@@ -71,7 +73,7 @@ def _load(results: Sequence[Any]) -> list[tuple[str, "xr.Dataset"]]:
             ds = item
             label = str(item.attrs.get("report_label") or item.attrs.get("scenario", "result"))
         else:
-            ds, label = wd.open_result(item), Path(item).stem
+            ds, label = open_result(item), Path(item).stem
         out.append((label, _reduce_members(ds)))
     seen: dict[str, int] = {}
     labelled = []
@@ -92,55 +94,6 @@ def _reduce_members(ds: "xr.Dataset") -> "xr.Dataset":
 
 
 # ----------------------------------------------------------------------------- numbers
-
-def country_table(ds: "xr.Dataset") -> list[tuple[str, float, float, float | None, int]]:
-    """Per country: requested, supplied (mcm), % met (None if nothing requested), short steps."""
-    rows = []
-    dem_country = np.asarray(ds["demand_country"].values).astype(str)
-    requested = np.asarray(ds["requested"].values, dtype=float)
-    supplied = np.asarray(ds["supplied"].values, dtype=float)
-    shortage = np.asarray(ds["shortage"].values, dtype=float) if "shortage" in ds else requested - supplied
-    for country in [str(c) for c in ds["country"].values]:
-        mine = dem_country == country
-        req = float(requested[:, mine].sum())
-        sup = float(supplied[:, mine].sum())
-        short = int(np.sum((shortage[:, mine] > TOL).any(axis=1)))
-        rows.append((country, req, sup, 100.0 * sup / req if req > 0 else None, short))
-    return rows
-
-
-def clause_rows(ds: "xr.Dataset") -> list[dict[str, Any]]:
-    """Per clause: kind, type, windows met / total, worst violation (mcm) and window, largest price."""
-    rows: list[dict[str, Any]] = []
-    if not ds.sizes.get("clause", 0):
-        return rows
-    viol_all = np.asarray(ds["clause_violation"].values, dtype=float)
-    price_all = (np.asarray(ds["clause_shadow_price"].values, dtype=float)
-                 if "clause_shadow_price" in ds else np.full_like(viol_all, np.nan))
-    for c, cid in enumerate(ds["clause"].values):
-        viol = viol_all[:, c]
-        valid = ~np.isnan(viol)
-        n = int(valid.sum())
-        met = int((viol[valid] <= TOL).sum())
-        worst = float(np.nanmax(viol)) if n else 0.0
-        worst_window = ""
-        if n and worst > TOL:
-            worst_window = str(ds["window_start"].values[int(np.nanargmax(viol)), c])[:10]
-        prices = price_all[:, c]
-        hard = bool(int(ds["clause_hard"].values[c])) if "clause_hard" in ds.coords else False
-        prio = int(ds["clause_priority"].values[c]) if "clause_priority" in ds.coords else 0
-        rows.append({
-            "clause": str(cid),
-            "kind": str(ds["clause_kind"].values[c]) if "clause_kind" in ds.coords else "",
-            "type": "hard" if hard else f"soft p{prio}",
-            "met": met, "windows": n,
-            "worst_mcm": worst if worst > TOL else 0.0,
-            "worst_window": worst_window,
-            "total_mcm": float(np.nansum(viol)),
-            "price": float(np.nanmax(prices)) if np.isfinite(prices).any() else None,
-        })
-    return rows
-
 
 def _step_days(ds: "xr.Dataset") -> np.ndarray:
     tb = ds["time_bounds"].values
@@ -443,7 +396,7 @@ def _header(ds: "xr.Dataset") -> str:
 
 
 def _country_html(ds: "xr.Dataset", r: int) -> str:
-    rows = country_table(ds)
+    rows = country_table(ds, TOL)
     body = [[(c, ""), (_num(req), "num"), (_num(sup), "num"), (_num(met), "num"), (str(short), "num")]
             for c, req, sup, met, short in rows]
     req_t = float(np.asarray(ds["requested"].values).sum())
@@ -469,7 +422,7 @@ def _reservoir_html(ds: "xr.Dataset") -> str:
 
 def _clause_html(ds: "xr.Dataset") -> str:
     body = []
-    for row in clause_rows(ds):
+    for row in clause_table(ds, TOL):
         bad = "num violated" if row["met"] < row["windows"] else "num"
         body.append([(row["clause"], ""), (row["kind"], ""), (row["type"], ""),
                      (f"{row['met']}/{row['windows']}", bad), (_num(row["worst_mcm"]), "num"),
@@ -552,7 +505,7 @@ def _comparison_html(labelled: list[tuple[str, "xr.Dataset"]]) -> str:
         countries += [str(c) for c in ds["country"].values if str(c) not in countries]
     supply = np.zeros((len(labelled), len(countries)))
     for r, (_, ds) in enumerate(labelled):
-        for country, _req, sup, _met, _short in country_table(ds):
+        for country, _req, sup, _met, _short in country_table(ds, TOL):
             supply[r, countries.index(country)] = sup
     head = ["country"] + [f"{label} supplied (mcm)" for label, _ in labelled] + \
            [f"{label} − {labelled[0][0]} (mcm)" for label, _ in labelled[1:]]
@@ -658,15 +611,6 @@ def report(results: Sequence[Any], path: str | os.PathLike[str], units: str = "m
     if not isinstance(results, (list, tuple)):
         results = [results]
     page = render(results, units)
-    target = Path(path)
-    part = target.with_name(target.name + ".part")
-    try:
-        with open(part, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(page)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, target)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    return target
+    from waterdesk.io.atomic import write_text
+
+    return write_text(path, page)

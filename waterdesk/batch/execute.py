@@ -9,13 +9,19 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from waterdesk.batch.sweep import MEMBER_KEY, Sweep
+from waterdesk.analysis.summary import run_scalars, summary_table
+from waterdesk.model.sweep import MEMBER_KEY, Sweep
+from waterdesk.pipeline import run as run_scenario
+from waterdesk._version import __version__
+from waterdesk.io.atomic import atomic_path, write_bytes
+from waterdesk.io.load import load_scenario
+from waterdesk.io.sweep import load_sweep
 from waterdesk.errors import InfeasibleError, InputError, Problem, SolverError
 from waterdesk.simulate import MEMBERS_PER_STACK
 
@@ -24,13 +30,10 @@ if TYPE_CHECKING:
 
     from waterdesk.model.scenario import Scenario
 
-__all__ = ["run_sweep", "summary_of_members", "STATUSES"]
+__all__ = ["run_sweep", "STATUSES"]
 
 #: status of a run in the summary
 STATUSES = ("ok", "invalid", "infeasible", "solver_error")
-
-#: a window is held when its violation is at most this [mcm] (as in `waterdesk ledger`)
-_HELD_TOL_MCM = 1e-6
 
 #: a task: scenario path, [(run id, overrides)], out dir; with members, one task holds up
 #: to MEMBERS_PER_TASK members of one combination, run together as a stacked LP
@@ -41,12 +44,6 @@ RunTask = tuple[str, list[tuple[str, dict[str, Any]]], str]
 #: same whatever executes them; a resumed task recomputes its whole stack and writes only
 #: the files that are missing.
 MEMBERS_PER_TASK = MEMBERS_PER_STACK
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    part = path.with_name(path.name + ".part")
-    part.write_bytes(data)
-    os.replace(part, path)
 
 
 def _failure(err: Exception) -> tuple[str, str]:
@@ -60,7 +57,7 @@ def _failure(err: Exception) -> tuple[str, str]:
 def _record_failure(out: Path, run_id: str, overrides: dict[str, Any], err: Exception) -> tuple[str, str, str]:
     status, reason = _failure(err)
     record = {"run": run_id, "status": status, "reason": reason, "overrides": overrides}
-    _atomic_write_bytes(out / f"{run_id}.failed.json", json.dumps(record, indent=2, sort_keys=True).encode())
+    write_bytes(out / f"{run_id}.failed.json", json.dumps(record, indent=2, sort_keys=True).encode())
     return run_id, status, reason
 
 
@@ -76,15 +73,13 @@ def _write_run(out: Path, run_id: str, overrides: dict[str, Any], ds: "xr.Datase
 
 def _run_one(scenario: str, run_id: str, overrides: dict[str, Any], out_dir: str) -> tuple[str, str, str]:
     """Run one run of the sweep unless its file exists; (run id, status, reason)."""
-    import waterdesk as wd
-
     out = Path(out_dir)
     if (out / f"{run_id}.nc").exists():
         return run_id, "ok", ""
     try:
-        sc = wd.load_scenario(scenario, overrides)
+        sc = load_scenario(scenario, overrides)
         sc = sc.replace(name=f"{sc.name}-{run_id}")
-        return _write_run(out, run_id, overrides, wd.run(sc))
+        return _write_run(out, run_id, overrides, run_scenario(sc))
     except (InputError, InfeasibleError, SolverError) as err:
         return _record_failure(out, run_id, overrides, err)
 
@@ -117,7 +112,6 @@ def _run_task(scenario: str, runs: list[tuple[str, dict[str, Any]]], out_dir: st
     out = Path(out_dir)
     if len(runs) == 1 or all((out / f"{run_id}.nc").exists() for run_id, _ in runs):
         return [_run_one(scenario, run_id, overrides, out_dir) for run_id, overrides in runs]
-    import waterdesk as wd
     from waterdesk.result import to_dataset
     from waterdesk.simulate import simulate_members
 
@@ -126,7 +120,7 @@ def _run_task(scenario: str, runs: list[tuple[str, dict[str, Any]]], out_dir: st
 
     try:
         # each member loaded as its own run would be (same checks, same input digest)
-        scenarios = [wd.load_scenario(scenario, overrides) for _, overrides in runs]
+        scenarios = [load_scenario(scenario, overrides) for _, overrides in runs]
     except InputError:
         return one_by_one()          # each bad member recorded with its own problems
     if any(sc.exchange or sc.mode != "step" for sc in scenarios):
@@ -141,7 +135,7 @@ def _run_task(scenario: str, runs: list[tuple[str, dict[str, Any]]], out_dir: st
             results.append((run_id, "ok", ""))
             continue
         sim.scenario = sc.replace(name=f"{sc.name}-{run_id}")
-        results.append(_write_run(out, run_id, overrides, to_dataset(sim, wd.__version__)))
+        results.append(_write_run(out, run_id, overrides, to_dataset(sim, __version__)))
     return results
 
 
@@ -228,7 +222,7 @@ def _manifest(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
                                       "this directory holds the runs of a different sweep; "
                                       "use another directory or empty this one")])
         return
-    _atomic_write_bytes(path, text.encode())
+    write_bytes(path, text.encode())
 
 
 def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
@@ -255,16 +249,14 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
     InputError
         when the scenario itself is invalid, or the directory holds another sweep.
     """
-    import waterdesk as wd
-
     if not isinstance(sweep, Sweep):
-        sweep = Sweep.from_file(sweep)
+        sweep = load_sweep(sweep)
     if workers < 1:
         raise InputError([Problem(Path(out_dir), None, "workers", f"must be >= 1, got {workers}")])
     if sweep.members is not None and MEMBER_KEY in sweep.vary:
         raise InputError([Problem(sweep.path or sweep.scenario, None, "sweep.members",
                                   "members vary inflows.member already; do not vary it as well")])
-    base = wd.load_scenario(sweep.scenario)    # the scenario itself must be valid
+    base = load_scenario(sweep.scenario)    # the scenario itself must be valid
     if base.members:
         raise InputError([Problem(sweep.path or sweep.scenario, None, "sweep.scenario",
                                   f"{sweep.scenario} runs an inflow ensemble itself (inflows.members or "
@@ -300,66 +292,12 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
 
 
 def _write_summary(ds: "xr.Dataset", path: Path) -> None:
-    part = path.with_name(path.name + ".part")
-    try:
+    with atomic_path(path) as part:
         ds.to_netcdf(part, engine="netcdf4", format="NETCDF4")
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-
-
-def _coordinate(values: list[Any]) -> Any:
-    if all(isinstance(v, bool) for v in values):
-        return np.array(values, dtype=np.int8)
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return np.array(values, dtype=np.int64)
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return np.array(values, dtype=float)
-    if all(isinstance(v, str) for v in values):
-        return np.array(values, dtype=object)
-    return np.array([json.dumps(v) for v in values], dtype=object)
-
-
-def _run_scalars(ds: "xr.Dataset") -> dict[str, Any]:
-    from waterdesk.analysis.accounts import step_water_year
-
-    countries = [str(c) for c in ds["country"].values]
-    demand_country = [str(c) for c in ds["demand_country"].values]
-    shortage = np.asarray(ds["shortage"].values, dtype=float)
-    wy = step_water_year(ds)
-    out: dict[str, Any] = {"delivered": {}, "shortage": {}, "supply_reliability": {},
-                           "clause_compliance": {}, "clause_windows": {}, "held": {}, "met": {}}
-    delivered = np.asarray(ds["withdrawal_by_country"].values, dtype=float)
-    for i, country in enumerate(countries):
-        mask = np.array([c == country for c in demand_country], dtype=bool)
-        short = shortage[:, mask].sum(axis=1) if mask.any() else np.zeros(len(wy))
-        out["delivered"][country] = float(delivered[:, i].sum())
-        out["shortage"][country] = float(short.sum())
-        years = np.unique(wy)
-        met = [float(short[wy == y].sum()) <= _HELD_TOL_MCM for y in years]
-        out["supply_reliability"][country] = float(np.mean(met)) if len(years) else float("nan")
-        out["met"][country] = {int(y): float(m) for y, m in zip(years, met)}
-    violation = np.asarray(ds["clause_violation"].values, dtype=float)
-    for c, clause in enumerate(str(x) for x in ds["clause"].values):
-        column = violation[:, c] if violation.size else np.zeros(0)
-        valid = column[~np.isnan(column)]
-        out["clause_windows"][clause] = float(len(valid))
-        out["held"][clause] = np.where(np.isnan(column), np.nan, (column <= _HELD_TOL_MCM).astype(float))
-        out["clause_compliance"][clause] = float(np.mean(valid <= _HELD_TOL_MCM)) if len(valid) else float("nan")
-    return out
-
-
-def _union(lists: Iterable[list[str]]) -> list[str]:
-    seen: list[str] = []
-    for items in lists:
-        seen += [x for x in items if x not in seen]
-    return seen
 
 
 def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -> "xr.Dataset":
     """The summary Dataset of a sweep's runs, read from the files in `out`."""
-    import xarray as xr
 
     from waterdesk.io.netcdf import open_result
 
@@ -370,7 +308,7 @@ def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
         target = out / f"{run_id}.nc"
         failed = out / f"{run_id}.failed.json"
         if target.exists():
-            scalars.append(_run_scalars(open_result(target)))
+            scalars.append(run_scalars(open_result(target)))
             status.append("ok")
             reason.append("")
         elif failed.exists():
@@ -382,129 +320,4 @@ def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
             scalars.append(None)
             status.append("missing")
             reason.append("no result file")
-    return _summary(sweep, runs, status, reason, scalars)
-
-
-def summary_of_members(ds: "xr.Dataset") -> "xr.Dataset":
-    """The summary `waterdesk batch` would make of an ensemble result (a ``member``
-    dimension, from `wd.run` of an ensemble scenario): one combination whose runs are
-    the members (run ids ``m<member>``), with `compliance_probability` and
-    `supply_probability`; the clauses' window start dates ride along as
-    ``window_start_date`` (window, clause)."""
-    members = [int(m) for m in ds["member"].values]
-    runs = [(f"m{m:04d}", {MEMBER_KEY: m}) for m in members]
-    sweep = Sweep(Path(str(ds.attrs.get("scenario_file") or ds.attrs.get("scenario", ""))), vary={},
-                  members=len(members))
-    scalars: list[dict[str, Any] | None] = [_run_scalars(ds.isel(member=i)) for i in range(len(members))]
-    summary = _summary(sweep, runs, ["ok"] * len(members), [""] * len(members), scalars)
-    summary.attrs.pop("seed", None)
-    summary.attrs.update(source="ensemble result of one scenario (member dimension)",
-                         scenario=str(ds.attrs.get("scenario", "")),
-                         inflow_source=str(ds.attrs.get("inflow_source", "")))
-    if ds.sizes.get("clause", 0):
-        starts = [[("" if np.isnat(t) else str(t)[:10]) for t in row] for row in ds["window_start"].values]
-        summary["window_start_date"] = (("window_of_clause", "clause"), np.array(starts, dtype=object),
-                                        {"long_name": "start of each clause window"})
-    return summary
-
-
-def _summary(sweep: Sweep, runs: list[tuple[str, dict[str, Any]]], status: list[str], reason: list[str],
-             scalars: list[dict[str, Any] | None]) -> "xr.Dataset":
-    import xarray as xr
-
-    countries = _union(list(s["delivered"]) for s in scalars if s)
-    clauses = _union(list(s["clause_compliance"]) for s in scalars if s)
-
-    def table(name: str, items: list[str]) -> Any:
-        return np.array([[s[name].get(x, np.nan) if s else np.nan for x in items] for s in scalars],
-                        dtype=float).reshape(len(scalars), len(items))
-
-    ids = [run_id for run_id, _ in runs]
-    coords: dict[str, Any] = {"run": ("run", np.array(ids, dtype=object)),
-                              "country": ("country", np.array(countries, dtype=object)),
-                              "clause": ("clause", np.array(clauses, dtype=object))}
-    for key in sweep.keys():
-        coords[key] = ("run", _coordinate([overrides[key] for _, overrides in runs]),
-                       {"long_name": f"value of the scenario key {key} in each run"})
-    data = {
-        "status": ("run", np.array(status, dtype=object),
-                   {"long_name": "ok, invalid (bad input or override), infeasible, solver_error"}),
-        "reason": ("run", np.array(reason, dtype=object), {"long_name": "why a run failed (empty if ok)"}),
-        "delivered": (("run", "country"), table("delivered", countries),
-                      {"units": "mcm", "long_name": "volume delivered to the country's demands over the period"}),
-        "shortage": (("run", "country"), table("shortage", countries),
-                     {"units": "mcm", "long_name": "requested minus delivered over the period"}),
-        "supply_reliability": (("run", "country"), table("supply_reliability", countries),
-                               {"units": "1", "long_name": "share of water years in which the country's "
-                                                           f"demands were fully met (shortage <= {_HELD_TOL_MCM:g} mcm)"}),
-        "clause_compliance": (("run", "clause"), table("clause_compliance", clauses),
-                              {"units": "1", "long_name": "share of the clause's windows in which it held "
-                                                          f"(violation <= {_HELD_TOL_MCM:g} mcm)"}),
-        "clause_windows": (("run", "clause"), table("clause_windows", clauses),
-                           {"units": "1", "long_name": "number of windows of the clause"}),
-    }
-    if sweep.members is not None:
-        data.update(_member_probabilities(sweep, runs, scalars, countries, clauses, coords))
-    attrs = {"title": "waterdesk sweep summary", "scenario": str(sweep.scenario),
-             "varied_keys": json.dumps(sweep.keys()), "seed": sweep.seed,
-             "members": sweep.members if sweep.members is not None else 0,
-             "runs": json.dumps({run_id: overrides for run_id, overrides in runs}, sort_keys=True, default=str)}
-    return xr.Dataset(data, coords=coords, attrs=attrs)
-
-
-def _member_probabilities(sweep: Sweep, runs: list[tuple[str, dict[str, Any]]],
-                          scalars: list[dict[str, Any] | None], countries: list[str], clauses: list[str],
-                          coords: dict[str, Any]) -> dict[str, Any]:
-    """Across the members of each combination of the other varied values: the share of
-    members in which each clause held in each window, and in which each country's
-    demands were fully met in each water year (failed members are left out)."""
-    others = list(sweep.vary)
-    combos: list[tuple[Any, ...]] = []
-    index: list[int] = []
-    for _, overrides in runs:
-        combo = tuple(json.dumps(overrides[k], sort_keys=True) for k in others)
-        if combo not in combos:
-            combos.append(combo)
-        index.append(combos.index(combo))
-    ok = [s for s in scalars if s]
-    n_win = max((len(h) for s in ok for h in s["held"].values()), default=0)
-    years = sorted({y for s in ok for m in s["met"].values() for y in m})
-    held = np.full((len(combos), len(clauses), n_win), np.nan)
-    met = np.full((len(combos), len(countries), len(years)), np.nan)
-    members = np.zeros(len(combos), dtype=np.int32)
-    for c in range(len(combos)):
-        group = [s for i, s in enumerate(scalars) if index[i] == c and s is not None]
-        members[c] = len(group)
-        for k, clause in enumerate(clauses):
-            stack = np.full((len(group), n_win), np.nan)
-            for g, s in enumerate(group):
-                h = s["held"].get(clause, np.zeros(0))
-                stack[g, :len(h)] = h
-            counted = (~np.isnan(stack)).sum(axis=0)
-            total = np.where(np.isnan(stack), 0.0, stack).sum(axis=0)
-            held[c, k] = np.where(counted > 0, total / np.maximum(counted, 1), np.nan)
-        for k, country in enumerate(countries):
-            for y, year in enumerate(years):
-                values = [s["met"][country][year] for s in group if year in s["met"].get(country, {})]
-                if values:
-                    met[c, k, y] = float(np.mean(values))
-    coords["combination"] = ("combination", np.array([f"c{c:04d}" for c in range(len(combos))], dtype=object))
-    coords["window"] = ("window", np.arange(n_win, dtype=np.int32))
-    coords["water_year"] = ("water_year", np.array(years, dtype=np.int32),
-                            {"long_name": "water year (Oct-Sep, named by the calendar year it ends in)"})
-    for k, key in enumerate(others):
-        coords[f"combination_{key}"] = ("combination", _coordinate([json.loads(c[k]) for c in combos]),
-                                        {"long_name": f"value of {key} in each combination"})
-    coords["run_combination"] = ("run", np.array(index, dtype=np.int32),
-                                 {"long_name": "index of the run's combination of the other varied values"})
-    return {
-        "members_ok": ("combination", members, {"long_name": "members of the combination that ran"}),
-        "compliance_probability": (
-            ("combination", "clause", "window"), held,
-            {"units": "1", "long_name": "share of the members in which the clause held in the window "
-                                        f"(violation <= {_HELD_TOL_MCM:g} mcm); NaN past a clause's last window"}),
-        "supply_probability": (
-            ("combination", "country", "water_year"), met,
-            {"units": "1", "long_name": "share of the members in which the country's demands were fully "
-                                        f"met in the water year (shortage <= {_HELD_TOL_MCM:g} mcm)"}),
-    }
+    return summary_table(sweep, runs, status, reason, scalars)

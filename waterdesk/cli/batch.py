@@ -26,18 +26,18 @@ def batch(ctx: click.Context, sweep_file: str, out_dir: str, workers: int, sched
     skips finished runs; a failed run is recorded in DIR/<run-id>.failed.json and in the
     summary, and the others go on.
     """
-    from waterdesk.batch import Sweep, run_sweep
+    import waterdesk as wd
 
     quiet = _options.is_quiet(ctx, quiet)
     if scheduler is not None and workers != 1:
         raise click.BadParameter("give either --workers or --scheduler", param_hint="--workers")
-    sweep = Sweep.from_file(sweep_file)
+    sweep = wd.load_sweep(sweep_file)
     n_runs = len(sweep.runs())
     if not quiet and sys.stderr.isatty():
         with click.progressbar(length=n_runs, label="runs", file=sys.stderr, show_pos=True) as bar:
-            summary = run_sweep(sweep, out_dir, workers=workers, scheduler=scheduler, progress=bar.update)
+            summary = wd.run_sweep(sweep, out_dir, workers=workers, scheduler=scheduler, progress=bar.update)
     else:
-        summary = run_sweep(sweep, out_dir, workers=workers, scheduler=scheduler)
+        summary = wd.run_sweep(sweep, out_dir, workers=workers, scheduler=scheduler)
     statuses = [str(s) for s in summary["status"].values]
     for run_id, status, reason in zip(summary["run"].values, statuses, summary["reason"].values):
         if status != "ok":

@@ -1,7 +1,6 @@
 """`waterdesk compare A.nc B.nc [C.nc ...] --by ... --format ... [--units ...] [-o diff.nc] [--force]`."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -41,12 +40,8 @@ def compare(results: tuple[str, ...], by: str, fmt: str, units: str, output: str
 
 
 def _write(ds: "object", path: Path) -> None:
-    """Write atomically: `<path>.part`, then rename (a comparison is not a result file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    try:
+    """Write atomically (a comparison is not a result file)."""
+    from waterdesk.io.atomic import atomic_path
+
+    with atomic_path(path) as part:
         ds.to_netcdf(part, engine="netcdf4", format="NETCDF4")  # type: ignore[attr-defined]
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise

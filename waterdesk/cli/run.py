@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from waterdesk.model.scenario import Scenario
 
 from waterdesk.cli import _options
+from waterdesk.analysis.accounts import TOL_MCM, clause_table, country_table
 from waterdesk.units import mcm_per_m3s
 
 
@@ -72,14 +73,8 @@ def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
         "",
         f"{'country':<8}{'requested mcm':>15}{'supplied mcm':>15}{'met %':>8}{'short steps':>13}",
     ]
-    countries = [str(c) for c in ds.country.values]
-    dem_country = ds["demand_country"].values
-    for country in countries:
-        mine = dem_country == country
-        req = float(ds["requested"].values[:, mine].sum())
-        sup = float(ds["supplied"].values[:, mine].sum())
-        short_steps = int(np.sum((ds["shortage"].values[:, mine] > 1e-6).any(axis=1)))
-        met = f"{100.0 * sup / req:.1f}" if req > 0 else "-"
+    for country, req, sup, pct, short_steps in country_table(ds):
+        met = f"{pct:.1f}" if pct is not None else "-"
         lines.append(f"{country:<8}{req:>15,.1f}{sup:>15,.1f}{met:>8}{short_steps:>13}")
     req = float(ds["requested"].values.sum())
     sup = float(ds["supplied"].values.sum())
@@ -92,35 +87,24 @@ def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
             lines.append(f"{str(name):<16}{float(ds['storage'].values[-1, k]):>17,.1f}"
                          f"{spill_mcm:>12,.1f}{float(ds['energy'].values[:, k].sum()):>12,.1f}")
     if ds.sizes.get("clause", 0):
-        lines += ["", clause_table(ds)]
+        lines += ["", clause_text(ds)]
     worst = float(np.abs(ds["mass_balance_error"].values).max())
     lines += ["", f"largest mass-balance error: {worst:.1e} mcm"]
     return "\n".join(lines)
 
 
-def clause_table(ds: "xr.Dataset") -> str:
+def clause_text(ds: "xr.Dataset") -> str:
     """Each clause: met or violated, windows, worst window and its violation [mcm]."""
     width = max([len(str(c)) for c in ds.clause.values] + [6]) + 2
     head = (f"{'clause':<{width}}{'kind':<16}{'type':<8}{'windows met':>12}{'worst window':>14}"
             f"{'violation mcm':>15}{'total mcm':>11}{'price':>9}")
     lines = [head]
-    for c, cid in enumerate(ds.clause.values):
-        violation = ds["clause_violation"].values[:, c]
-        valid = ~np.isnan(violation)
-        n = int(valid.sum())
-        met = int((violation[valid] <= 1e-6).sum())
-        kind = str(ds["clause_kind"].values[c])
-        typ = "hard" if int(ds["clause_hard"].values[c]) else f"soft p{int(ds['clause_priority'].values[c])}"
-        prices = ds["clause_shadow_price"].values[:, c]
-        price = f"{float(np.nanmax(prices)):>9.3g}" if np.isfinite(prices).any() else f"{'-':>9}"
-        if n and float(np.nanmax(violation)) > 1e-6:
-            w = int(np.nanargmax(violation))
-            worst = str(ds["window_start"].values[w, c])[:10]
-            lines.append(f"{str(cid):<{width}}{kind:<16}{typ:<8}{f'{met}/{n}':>12}{worst:>14}"
-                         f"{float(violation[w]):>15,.1f}{float(np.nansum(violation)):>11,.1f}{price}")
-        else:
-            lines.append(f"{str(cid):<{width}}{kind:<16}{typ:<8}{f'{met}/{n}':>12}{'-':>14}"
-                         f"{0.0:>15,.1f}{0.0:>11,.1f}{price}")
+    for row in clause_table(ds):
+        price = f"{row['price']:>9.3g}" if row["price"] is not None else f"{'-':>9}"
+        worst = row["worst_window"] or "-"
+        lines.append(f"{row['clause']:<{width}}{row['kind']:<16}{row['type']:<8}"
+                     f"{str(row['met']) + '/' + str(row['windows']):>12}{worst:>14}"
+                     f"{row['worst_mcm']:>15,.1f}{(row['total_mcm'] if row['worst_window'] else 0.0):>11,.1f}{price}")
     lines.append("price: largest shadow price over the windows, priority-weighted shortage per mcm "
                  "(horizon mode; '-' in step mode)")
     return "\n".join(lines)
@@ -150,7 +134,7 @@ def ensemble_summary(ds: "xr.Dataset", target: Path, seconds: float) -> str:
         req = float(ds["requested"].values[:, mine].sum())
         sup = supplied[:, :, mine].sum(axis=(1, 2))                       # per member
         short = shortage[:, :, mine].sum(axis=2)                           # (member, time)
-        full = float(np.mean([short[:, wy == y].sum(axis=1) <= 1e-6 for y in years]))
+        full = float(np.mean([short[:, wy == y].sum(axis=1) <= TOL_MCM for y in years]))
         met = 100.0 * sup / req if req > 0 else np.full(n_m, np.nan)
         span = f"{np.min(met):.1f}-{np.max(met):.1f}" if req > 0 else "-"
         lines.append(f"{country:<8}{req:>15,.1f}{float(sup.mean()):>15,.1f}"
@@ -171,7 +155,7 @@ def ensemble_summary(ds: "xr.Dataset", target: Path, seconds: float) -> str:
         for c, cid in enumerate(ds.clause.values):
             v = violation[:, :, c]
             valid = ~np.isnan(v[0])
-            held = v[:, valid] <= 1e-6
+            held = v[:, valid] <= TOL_MCM
             share = f"{100 * held.mean():.1f} %" if held.size else "-"
             worst = f"{100 * held.mean(axis=0).min():.0f}" if held.size else "-"
             lines.append(f"{str(cid):<{w}}{str(ds['clause_kind'].values[c]):<16}{share:>22}{worst:>22}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from waterdesk.errors import Problem
+from waterdesk.io.atomic import atomic_path
 from waterdesk.model.scenario import InflowData
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def inflow_dataset(flow_m3s: np.ndarray, time: np.ndarray, nodes: "list[str] | t
 
 def write_inflows(ds: "object", path: Path, dtype: str = "float64") -> Path:
     """Write an inflow Dataset (variable ``inflow(time, node)`` in m3 s-1) as CF NetCDF,
-    atomically (``<path>.tmp`` moved into place when complete), for the basins' data
+    atomically (`waterdesk.io.atomic`), for the basins' data
     scripts and generators. Same inputs give the same bytes."""
     encoding = {
         "time": {"units": "days since 1990-01-01", "calendar": "standard", "dtype": "int32",
@@ -194,9 +195,8 @@ def write_inflows(ds: "object", path: Path, dtype: str = "float64") -> Path:
         "inflow": {"dtype": dtype, "zlib": True, "complevel": 4, "_FillValue": None},
     }
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4", encoding=encoding)  # type: ignore[attr-defined]
-    tmp.replace(path)
+    with atomic_path(path) as part:
+        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4", encoding=encoding)  # type: ignore[attr-defined]
     return path
 
 

@@ -1,15 +1,15 @@
-"""Write and read result files. Writes go to ``<path>.part`` and are renamed into
-place only when complete, so a failed run never leaves a half-written file."""
+"""Write and read result files. Writes go through `waterdesk.io.atomic` (``<path>.part``
+renamed into place only when complete), so a failed run never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
 from waterdesk.errors import InputError, Problem
+from waterdesk.io.atomic import atomic_path
 
 
 def _local_locks() -> "contextlib.AbstractContextManager[object]":
@@ -27,8 +27,6 @@ def _local_locks() -> "contextlib.AbstractContextManager[object]":
 def write_result(ds: xr.Dataset, path: str | Path) -> Path:
     """Write a result Dataset as NetCDF-4 (compressed), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
     encoding: dict[str, dict[str, Any]] = {
         str(name): {"zlib": True, "complevel": 4}
         for name, var in ds.data_vars.items() if var.dtype.kind == "f"
@@ -37,13 +35,8 @@ def write_result(ds: xr.Dataset, path: str | Path) -> Path:
                         "dtype": "float64"}
     encoding["time_bounds"] = {"units": "days since 1900-01-01", "calendar": "proleptic_gregorian",
                                "dtype": "float64"}
-    try:
-        with _local_locks():
-            ds.to_netcdf(part, engine="netcdf4", format="NETCDF4", encoding=encoding)
-        os.replace(part, path)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as part, _local_locks():
+        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4", encoding=encoding)
     return path
 
 

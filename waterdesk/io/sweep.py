@@ -13,12 +13,15 @@ values = [0.8, 1.0]
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from waterdesk.errors import InputError, Problem
 from waterdesk.io.toml import read_toml
+
+if TYPE_CHECKING:
+    from waterdesk.model.sweep import Sweep
 
 __all__ = ["SweepFile", "read_sweep", "sweep_json_schema"]
 
@@ -95,3 +98,12 @@ def read_sweep(path: str | Path) -> tuple[SweepInfo, Path]:
     if problems:
         raise InputError(problems)
     return info, scenario
+
+
+def load_sweep(path: str | Path) -> "Sweep":
+    """A `Sweep` from a sweep file (docs/BATCH.md); raises `InputError` listing every problem."""
+    from waterdesk.model.sweep import Sweep
+
+    info, scenario = read_sweep(path)
+    return Sweep(scenario=scenario, vary={v.key: list(v.values) for v in info.vary},
+                 members=info.members, seed=info.seed, path=Path(path))
