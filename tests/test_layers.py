@@ -122,3 +122,12 @@ def test_inner_layers_never_import_the_top_level_package(path):
 def test_analysis_does_not_import_batch(path):
     """The batch executor uses analysis (summary statistics), never the other way round."""
     assert not {m for m in _imports(path) if m.startswith("waterdesk.batch")}
+
+
+def test_no_submodule_shadows_a_public_function():
+    """`import waterdesk.x` sets the attribute `waterdesk.x`: a module named like a public
+    function (validate.py and wd.validate) would replace the function once imported."""
+    import waterdesk as wd
+
+    clash = [name for name in wd.__all__ if (PACKAGE / f"{name}.py").exists() or (PACKAGE / name).is_dir()]
+    assert not clash, clash

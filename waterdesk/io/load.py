@@ -23,7 +23,7 @@ from waterdesk.io.toml import TomlDocument, read_toml
 from waterdesk.model.basin import NODE_CLASSES, Basin, Node, Reach
 from waterdesk.model.clauses import from_fields as clause_from_fields
 from waterdesk.model.scenario import InflowData, Scenario
-from waterdesk.validate import (
+from waterdesk.checks import (
     Locator,
     inflow_coverage,
     physical_conflicts,

@@ -1,4 +1,5 @@
-"""Cross-checks on a basin and a scenario, after each file passed its schema.
+"""Cross-checks on a basin and a scenario, after each file passed its schema (the
+checks behind `waterdesk.validate` and every load).
 
 Every check runs and appends `Problem` records; the caller raises once. None of
 this touches the file system (the loader passes in what it read).
