@@ -65,7 +65,12 @@ __all__ = [
     "Scenario",
     "Basin",
     "open_result",
+    "open_result_or_summary",
     "write_result",
+    "run_summary",
+    "exchange_table",
+    "generate_inflows",
+    "json_schema",
     "TOL_MCM",
     "WaterdeskError",
     "InputError",
@@ -124,9 +129,11 @@ def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
     return _run(scenario, output, progress, members)
 
 
-def compare(results: "object", by: str = "country", units: str = "mcm", force: bool = False) -> "object":
+def compare(results: "object", by: str = "country", units: str = "mcm", force: bool = False,
+            output: str | Path | None = None) -> "Table":
     """Side-by-side totals per item and water year, with differences against the first
     result (docs/ANALYSIS.md). `results`: {name: Dataset} or a list of result paths.
+    `output`: also write the values and differences there as NetCDF (atomically).
 
     Raises
     ------
@@ -134,9 +141,14 @@ def compare(results: "object", by: str = "country", units: str = "mcm", force: b
         for files that are not waterdesk results, or results of different basins
         (unless ``force=True``).
     """
-    from waterdesk.analysis.compare import compare as _compare
+    from waterdesk.analysis.compare import compare as _compare, to_dataset
 
-    return _compare(results, by=by, units=units, force=force)  # type: ignore[arg-type]
+    table = _compare(results, by=by, units=units, force=force)  # type: ignore[arg-type]
+    if output is not None:
+        from waterdesk.io.netcdf import write_dataset
+
+        write_dataset(to_dataset(table), output)
+    return table
 
 
 def open_result(path: str | Path) -> "xr.Dataset":
@@ -174,6 +186,22 @@ def validate(paths: "Sequence[str | Path] | str | Path") -> list[Problem]:
     return problems
 
 
+def open_result_or_summary(path: str | Path) -> "tuple[str, xr.Dataset]":
+    """("result", Dataset) of a result file, or ("summary", Dataset) of a batch summary (DIR
+    or DIR/summary.nc) or of an ensemble result (a ``member`` dimension: its members'
+    statistics, `waterdesk.analysis.summary.summary_of_members`)."""
+    from waterdesk.io.summary import open_result_or_summary as _open
+
+    kind, ds = _open(path)
+    if kind == "result" and "member" in ds.dims:
+        from waterdesk.analysis.summary import summary_of_members
+
+        summary = summary_of_members(ds)
+        summary.attrs["report_label"] = Path(path).stem
+        return "summary", summary
+    return kind, ds
+
+
 def ledger(result: "xr.Dataset | str | Path", units: str = "mcm") -> "dict[str, Table]":
     """The compliance ledger of a result (a Dataset or a result file): per party and
     water year entitlement, delivered, deviation and balance; per clause compliance;
@@ -182,32 +210,84 @@ def ledger(result: "xr.Dataset | str | Path", units: str = "mcm") -> "dict[str, 
 
     Each value is a `Table` with ``to_text()``, ``to_csv()`` and ``to_dict()``."""
     from waterdesk.analysis import accounts, ensemble
+    from waterdesk.io.summary import is_summary, run_opener
 
     if isinstance(result, (str, Path)):
-        kind, ds = ensemble.open_result_or_summary(result)
-    else:
-        kind, ds = ("result", result) if "member" not in result.dims else ("summary", None)
-        if ds is None:
-            from waterdesk.analysis.summary import summary_of_members
+        kind, ds = open_result_or_summary(result)
+    elif "member" in result.dims:
+        from waterdesk.analysis.summary import summary_of_members
 
-            ds = summary_of_members(result)
+        kind, ds = "summary", summary_of_members(result)
+    else:
+        kind, ds = ("summary" if is_summary(result) else "result"), result
     if kind == "summary":
-        return ensemble.ensemble_tables(ds, units)
+        return ensemble.ensemble_tables(ds, units, open_run=run_opener(ds))
     return {**accounts.ledger(ds, units), **accounts.outcomes(ds, units)}
 
 
 def report(results: "object", path: str | Path = "report.html", units: str = "mcm") -> Path:
     """Write one self-contained HTML page of results (Datasets or result files), or of
-    one batch summary; returns its path (docs/REPORT.md)."""
-    from waterdesk.analysis.ensemble import open_result_or_summary, report_summary
+    one batch summary (a Dataset, DIR or DIR/summary.nc); returns its path (docs/REPORT.md)."""
+    from waterdesk.analysis.ensemble import report_summary
     from waterdesk.analysis.report import report as _report
+    from waterdesk.io.summary import is_summary, run_opener
 
     items = list(results) if isinstance(results, (list, tuple)) else [results]
-    if len(items) == 1 and isinstance(items[0], (str, Path)):
-        kind, ds = open_result_or_summary(items[0])
-        if kind == "summary":
-            return report_summary(ds, path, units=units)
+    if len(items) == 1:
+        summary = None
+        if isinstance(items[0], (str, Path)):
+            kind, ds = open_result_or_summary(items[0])
+            summary = ds if kind == "summary" else None
+        elif is_summary(items[0]):
+            summary = items[0]
+        if summary is not None:
+            return report_summary(summary, path, units=units, open_run=run_opener(summary))
     return _report(items, path, units=units)
+
+
+def run_summary(result: "xr.Dataset", target: str | Path = "", seconds: float = 0.0) -> str:
+    """The text summary `waterdesk run` prints: per country requested, supplied, % met;
+    reservoirs; clauses; the largest mass-balance error (ensemble runs: over members)."""
+    from waterdesk.analysis.run_summary import summary
+
+    return summary(result, Path(target), seconds)
+
+
+def exchange_table(result: "xr.Dataset | str | Path", label: str | None = None) -> "Table | None":
+    """The energy-water exchange account of a result as a `Table` (None if the run had
+    no ``[exchange]``); `label` names the result (default: the file stem or scenario)."""
+    from waterdesk.analysis.exchange import exchange_table as _table
+
+    if isinstance(result, (str, Path)):
+        label = label or Path(result).stem
+        result = open_result(result)
+    return _table(result, label or str(result.attrs.get("scenario", "result")))
+
+
+def generate_inflows(basin: str | Path, years: int, members: int, seed: int, start: str | None = None,
+                     output: str | Path | None = None) -> "xr.Dataset":
+    """Stochastic monthly inflow members of a basin (a directory, its basin.toml, an
+    inflow file or a shipped basin's name) keeping its monthly statistics, lag-1 and
+    cross-site correlation (docs/ENSEMBLES.md); also written to `output` when given."""
+    from waterdesk.generate import generate_inflows as _generate
+
+    ds = _generate(basin, years=years, members=members, seed=seed, start=start)
+    if output is not None:
+        from waterdesk.io.inflows import write_inflows
+
+        write_inflows(ds, Path(output))
+    return ds
+
+
+def json_schema(kind: str) -> "dict[str, Any]":
+    """The JSON Schema of a kind of file: "basin", "scenario" or "sweep"."""
+    if kind == "sweep":
+        from waterdesk.io.sweep import sweep_json_schema
+
+        return sweep_json_schema()
+    from waterdesk.io.schema import json_schema as _schema
+
+    return _schema(kind)
 
 
 def run_sweep(sweep: "Sweep | str | Path", out_dir: str | Path, workers: int = 1,

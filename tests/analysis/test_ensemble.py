@@ -16,7 +16,8 @@ import xarray as xr
 from click.testing import CliRunner
 
 import waterdesk as wd
-from waterdesk.analysis.ensemble import ensemble_tables, open_result_or_summary, open_summary
+from waterdesk import open_result_or_summary
+from waterdesk.analysis.ensemble import ensemble_tables
 from waterdesk.batch import Sweep, run_sweep
 from waterdesk.calendar import water_year
 from waterdesk.cli.main import cli
@@ -154,7 +155,9 @@ def test_sweep_without_members(tmp_path: Path) -> None:
     sweep = Sweep(_scenario(tmp_path, end="2001-09-30"),
                   vary={f"clause.{FLOOR}.min_m3s": [0.0, 1e6]})
     summary = run_sweep(sweep, tmp_path / "out")
-    tables = ensemble_tables(open_summary(tmp_path / "out"))
+    kind, summary_ds = open_result_or_summary(tmp_path / "out")
+    assert kind == "summary"
+    tables = ensemble_tables(summary_ds)
     rows = tables["clause_probability"].records()
     assert [r["combination"] for r in rows] == ["r0000", "r0001"]
     assert [r["mean_probability_%"] for r in rows] == [100.0, 0.0]

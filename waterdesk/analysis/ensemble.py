@@ -20,65 +20,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from waterdesk.analysis.accounts import Column, Table, check_units
-from waterdesk.errors import InputError, Problem
+from waterdesk.errors import Problem
+from waterdesk.io.summary import SUMMARY_TITLE, is_summary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import xarray as xr
 
-__all__ = ["is_summary", "open_summary", "open_result_or_summary", "ensemble_tables",
-           "report_summary", "render_summary", "ENSEMBLE_TABLES", "STATUS_ORDER"]
+__all__ = ["is_summary", "ensemble_tables", "report_summary", "render_summary", "ENSEMBLE_TABLES",
+           "STATUS_ORDER", "SUMMARY_TITLE"]
 
 #: the tables of `ensemble_tables`, in order
 ENSEMBLE_TABLES = ("status", "clause_probability", "window_probability", "supply_probability", "runs")
 #: run statuses, in the order of the status table's columns
 STATUS_ORDER = ("ok", "invalid", "infeasible", "solver_error", "missing")
-SUMMARY_TITLE = "waterdesk sweep summary"
 
 
 # ----------------------------------------------------------------------------- inputs
-
-def is_summary(ds: "xr.Dataset") -> bool:
-    """A sweep summary: the title `waterdesk batch` writes, or a `run` dimension with `status`."""
-    return ds.attrs.get("title") == SUMMARY_TITLE or ("run" in ds.dims and "status" in ds)
-
-
-def _summary_path(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    return p / "summary.nc" if p.is_dir() else p
-
-
-def open_result_or_summary(path: str | os.PathLike[str]) -> tuple[str, "xr.Dataset"]:
-    """("result", Dataset) or ("summary", Dataset); a directory means its summary.nc.
-
-    Raises InputError (one problem naming the file) for a missing or unreadable file,
-    or one that is neither a waterdesk result nor a sweep summary.
-    """
-    import xarray as xr
-
-    p = _summary_path(path)
-    if not p.exists():
-        what = "no summary.nc in this directory (has `waterdesk batch` finished?)" if Path(path).is_dir() \
-            else "file not found"
-        raise InputError([Problem(Path(path), None, "", what)])
-    try:
-        with xr.open_dataset(p, engine="netcdf4") as ds:
-            loaded = ds.load()
-    except (OSError, ValueError) as err:
-        raise InputError([Problem(p, None, "", f"not a readable NetCDF file ({err})")]) from None
-    if is_summary(loaded):
-        loaded.attrs["summary_path"] = str(p)
-        return "summary", loaded
-    if "waterdesk_version" in loaded.attrs:
-        if "member" in loaded.dims:
-            from waterdesk.analysis.summary import summary_of_members
-
-            summary = summary_of_members(loaded)
-            summary.attrs["report_label"] = p.stem
-            return "summary", summary
-        return "result", loaded
-    raise InputError([Problem(p, None, "", "not a waterdesk result (no waterdesk_version attribute) "
-                                           "nor a batch summary (no run dimension)")])
-
 
 def member_problem(where: "str | os.PathLike[str]", ds: "xr.Dataset") -> Problem:
     """The problem of giving an ensemble result (a ``member`` dimension) to a tool that
@@ -87,15 +46,6 @@ def member_problem(where: "str | os.PathLike[str]", ds: "xr.Dataset") -> Problem
                    f"holds {ds.sizes['member']} inflow members; compare reads single runs: select one "
                    "(ds.sel(member=K) in Python); `waterdesk ledger` and `report` give probabilities "
                    "across the members")
-
-
-def open_summary(path: str | os.PathLike[str]) -> "xr.Dataset":
-    """A sweep summary (DIR or DIR/summary.nc); InputError for anything else."""
-    kind, ds = open_result_or_summary(path)
-    if kind != "summary":
-        raise InputError([Problem(_summary_path(path), None, "",
-                                  "a waterdesk result, not a batch summary (use it without the summary)")])
-    return ds
 
 
 # ----------------------------------------------------------------------------- structure
@@ -139,31 +89,29 @@ def combinations(ds: "xr.Dataset") -> list[tuple[str, str, list[int]]]:
             for r, rid in enumerate(runs)]
 
 
-def window_starts(ds: "xr.Dataset") -> dict[tuple[str, str], list[str]]:
-    """(combination, clause) -> start date of each window, from the first run of the
-    combination that ran, when its file is next to the summary; else {}."""
-    from waterdesk.io.netcdf import open_result
-
+def window_starts(ds: "xr.Dataset", open_run: "Callable[[str], xr.Dataset | None] | None" = None
+                  ) -> dict[tuple[str, str], list[str]]:
+    """(combination, clause) -> start date of each window: an ensemble result's own
+    windows, else those of the first run of each combination that ran, as `open_run`
+    (run id -> its result Dataset or None; `waterdesk.io.summary.run_opener`) gives it;
+    {} without `open_run`."""
     if "window_start_date" in ds:       # an ensemble result's own windows (summary_of_members)
         cid = _strs(ds["combination"].values)[0]
         return {(cid, clause): _strs(ds["window_start_date"].values[:, c])
                 for c, clause in enumerate(_strs(ds["clause"].values))}
-    where = ds.attrs.get("summary_path")
-    if not where:
+    if open_run is None:
         return {}
-    folder = Path(str(where)).parent
     runs = _strs(ds["run"].values)
     status = _strs(ds["status"].values)
     out: dict[tuple[str, str], list[str]] = {}
     for cid, _, members in combinations(ds):
-        ok = [runs[r] for r in members if status[r] == "ok" and (folder / f"{runs[r]}.nc").exists()]
-        if not ok:
-            continue
-        try:
-            run = open_result(folder / f"{ok[0]}.nc")
-        except InputError:
-            continue
-        if not run.sizes.get("clause", 0):
+        run = None
+        for r in members:
+            if status[r] == "ok":
+                run = open_run(runs[r])
+                if run is not None:
+                    break
+        if run is None or not run.sizes.get("clause", 0):
             continue
         for c, clause in enumerate(_strs(run["clause"].values)):
             out[(cid, clause)] = [("" if np.isnat(t) else str(t)[:10]) for t in run["window_start"].values[:, c]]
@@ -177,7 +125,8 @@ def _pct(share: float) -> float:
 
 
 def ensemble_tables(ds: "xr.Dataset", units: str = "mcm",
-                    starts: dict[tuple[str, str], list[str]] | None = None) -> dict[str, Table]:
+                    starts: dict[tuple[str, str], list[str]] | None = None,
+                    open_run: "Callable[[str], xr.Dataset | None] | None" = None) -> dict[str, Table]:
     """The probability-of-compliance tables of a sweep summary (see ENSEMBLE_TABLES).
 
     status : per combination, its varied values, members that ran and runs per status.
@@ -189,10 +138,12 @@ def ensemble_tables(ds: "xr.Dataset", units: str = "mcm",
     supply_probability : per combination, country and water year, the probability (%) that
         the country's demands were fully met (shortage <= 1e-6 mcm).
     runs : per run, its combination, values, status and reason, delivered and shortage.
+
+    Window start dates come from `starts`, else `window_starts(ds, open_run)`.
     """
     per = check_units(units)
     if starts is None:
-        starts = window_starts(ds)
+        starts = window_starts(ds, open_run)
     combos = combinations(ds)
     members = _has_members(ds)
     runs = _strs(ds["run"].values)
@@ -354,14 +305,15 @@ def _html_table(table: Table) -> str:
     return rp._table([c.header for c in table.columns], rows, table.name) + notes
 
 
-def render_summary(ds: "xr.Dataset", units: str = "mcm", label: str = "summary") -> str:
+def render_summary(ds: "xr.Dataset", units: str = "mcm", label: str = "summary",
+                   open_run: "Callable[[str], xr.Dataset | None] | None" = None) -> str:
     """The HTML page of a sweep summary (see `report_summary`)."""
     import matplotlib
 
     from waterdesk.analysis import report as rp
 
     matplotlib.use("Agg")
-    starts = window_starts(ds)
+    starts = window_starts(ds, open_run)
     tables = ensemble_tables(ds, units, starts)
     e = rp._e
     members = _has_members(ds)
@@ -417,21 +369,14 @@ def render_summary(ds: "xr.Dataset", units: str = "mcm", label: str = "summary")
             + "".join(parts) + "</body></html>\n")
 
 
-def report_summary(summary: "xr.Dataset | str | os.PathLike[str]", path: str | os.PathLike[str],
-                   units: str = "mcm") -> Path:
-    """Write a self-contained HTML page of a sweep summary (a Dataset, DIR or DIR/summary.nc):
-    runs per status, the probability of compliance per clause and window (a heatmap per
-    combination), of full supply per country and water year, and a run table. Written to
-    ``<path>.part``, then renamed."""
-    import xarray as xr
-
-    if isinstance(summary, xr.Dataset):
-        ds, label = summary, str(summary.attrs.get("report_label", "summary"))
-    else:
-        ds = open_summary(summary)
-        p = _summary_path(summary)
-        label = p.parent.name if p.name == "summary.nc" else p.stem
-    page = render_summary(ds, units, label)
+def report_summary(summary: "xr.Dataset", path: str | os.PathLike[str], units: str = "mcm",
+                   open_run: "Callable[[str], xr.Dataset | None] | None" = None) -> Path:
+    """Write a self-contained HTML page of a sweep summary Dataset: runs per status, the
+    probability of compliance per clause and window (a heatmap per combination), of full
+    supply per country and water year, and a run table. Window dates come from the runs
+    `open_run` gives (`window_starts`). Written atomically (`waterdesk.io.atomic`);
+    `waterdesk.report` opens a summary file and calls this."""
     from waterdesk.io.atomic import write_text
 
-    return write_text(path, page)
+    label = str(summary.attrs.get("report_label", "summary"))
+    return write_text(path, render_summary(summary, units, label, open_run))

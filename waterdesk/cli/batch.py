@@ -5,6 +5,7 @@ import sys
 
 import click
 
+import waterdesk as wd
 from waterdesk.cli import _options
 
 
@@ -26,8 +27,6 @@ def batch(ctx: click.Context, sweep_file: str, out_dir: str, workers: int, sched
     skips finished runs; a failed run is recorded in DIR/<run-id>.failed.json and in the
     summary, and the others go on.
     """
-    import waterdesk as wd
-
     quiet = _options.is_quiet(ctx, quiet)
     if scheduler is not None and workers != 1:
         raise click.BadParameter("give either --workers or --scheduler", param_hint="--workers")

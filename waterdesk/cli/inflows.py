@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+import waterdesk as wd
 from waterdesk.cli import _options
 
 
@@ -29,13 +30,9 @@ def generate(ctx: click.Context, basin: str, years: int, members: int, seed: int
     basin.toml, an inflow file or a shipped basin's name) keeping its monthly means and
     standard deviations, lag-1 autocorrelation and cross-site correlation (lognormal
     multi-site AR(1), docs/ENSEMBLES.md). A scenario picks one with ``inflows.member``."""
-    from waterdesk.generate import generate_inflows
-    from waterdesk.io.inflows import write_inflows
-
-    ds = generate_inflows(basin, years=years, members=members, seed=seed, start=start)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_inflows(ds, out)
+    ds = wd.generate_inflows(basin, years=years, members=members, seed=seed, start=start, output=out)
     if not _options.is_quiet(ctx, quiet):
         click.echo(f"{out}: {members} members x {years} years x {ds.sizes['node']} inflow nodes "
                    f"from {ds['time'].values[0].astype('datetime64[M]')} (seed {seed})")

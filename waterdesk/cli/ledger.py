@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+import waterdesk as wd
+
 if TYPE_CHECKING:
     from waterdesk.analysis.accounts import Table
 
@@ -45,14 +47,11 @@ def ledger(result: str, fmt: str, units: str, which: str | None) -> None:
     Given a batch summary (DIR/summary.nc or DIR), per combination of the varied values:
     the probability of compliance of each clause per window (and its minimum and mean),
     the probability of full supply per country and water year, and runs per status."""
-    from waterdesk.analysis import accounts, ensemble
-
-    kind, ds = ensemble.open_result_or_summary(result)
+    kind, ds = wd.open_result_or_summary(result)
+    tables = wd.ledger(ds, units)
     if kind == "summary":
-        tables = ensemble.ensemble_tables(ds, units)
         default, names = "window_probability", SUMMARY_TABLES
     else:
-        tables = {**accounts.ledger(ds, units), **accounts.outcomes(ds, units)}
         default, names = "parties", TABLES
     if which is None:
         which = default if fmt == "csv" else "all"

@@ -11,8 +11,7 @@ from contextlib import contextmanager
 
 import click
 
-from waterdesk import __version__
-from waterdesk.errors import InfeasibleError, InputError
+from waterdesk import InfeasibleError, InputError, __version__
 
 
 @contextmanager

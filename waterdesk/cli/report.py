@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+import waterdesk as wd
 from waterdesk.cli import _options
 
 if TYPE_CHECKING:
@@ -31,16 +32,12 @@ def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str
     Given one batch summary (DIR/summary.nc or DIR) instead: the probability of compliance
     per clause and window, of full supply per country, and a run table.
     """
-    import waterdesk as wd
-    from waterdesk.analysis.ensemble import open_result_or_summary, report_summary
-    from waterdesk.analysis.report import report as write_report
-
     opened: list[xr.Dataset] = []
     problems = []
     summaries: list[xr.Dataset] = []
     for path in results:   # open all first, so every bad file is named at once
         try:
-            kind, ds = open_result_or_summary(path)
+            kind, ds = wd.open_result_or_summary(path)
             (summaries if kind == "summary" else opened).append(ds)
         except wd.InputError as err:
             problems += err.problems
@@ -52,13 +49,13 @@ def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str
             click.echo(str(problem), err=True)
         raise SystemExit(2)
     if summaries:
-        target = report_summary(summaries[0], output, units=units)
+        target = wd.report(summaries[0], output, units=units)
         if not _options.is_quiet(ctx, quiet):
             what = ("ensemble result" if str(summaries[0].attrs.get("source", "")).startswith("ensemble")
                     else "batch summary")
             click.echo(f"wrote {target} ({what}, {summaries[0].sizes['run']} runs)")
         return
     labelled = [ds.assign_attrs(report_label=Path(p).stem) for ds, p in zip(opened, results)]
-    target = write_report(labelled, output, units=units)
+    target = wd.report(labelled, output, units=units)
     if not _options.is_quiet(ctx, quiet):
         click.echo(f"wrote {target} ({len(opened)} result{'s' if len(opened) > 1 else ''})")

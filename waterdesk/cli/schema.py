@@ -5,12 +5,11 @@ import json
 
 import click
 
+import waterdesk as wd
+
 
 @click.command()
 @click.argument("kind", type=click.Choice(["basin", "scenario", "sweep"]))
 def schema(kind: str) -> None:
     """Print the JSON Schema of a KIND of file, for editors that check TOML as you type."""
-    from waterdesk.io.schema import json_schema
-    from waterdesk.io.sweep import sweep_json_schema
-
-    click.echo(json.dumps(sweep_json_schema() if kind == "sweep" else json_schema(kind), indent=2))
+    click.echo(json.dumps(wd.json_schema(kind), indent=2))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from waterdesk.errors import InputError
+import waterdesk as wd
 
 
 @click.command()
@@ -14,17 +14,12 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 
     Exits 2 if any file has a problem.
     """
-    from waterdesk.io.load import load_any
-
     problems = []
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
     for path in files:
-        try:
-            load_any(path)
-        except InputError as err:
-            problems += err.problems
-            continue
-        if not quiet:
+        found = wd.validate([path])
+        problems += found
+        if not found and not quiet:
             click.echo(f"{path}: ok")
     if problems:
-        raise InputError(problems)
+        raise wd.InputError(problems)
