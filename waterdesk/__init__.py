@@ -92,7 +92,7 @@ def load_scenario(path: str | Path, overrides: "Mapping[str, Any] | None" = None
     """Read and check a scenario file with its basin and inflows; raises `InputError`.
 
     `overrides` sets dotted keys (``{"inflows.scale": 0.8}``) before the checks."""
-    from waterdesk.io.load import load_scenario as _load
+    from waterdesk.pipeline import load_scenario as _load
 
     return _load(path, overrides)
 
@@ -175,7 +175,7 @@ def load_sweep(path: str | Path) -> "Sweep":
 def validate(paths: "Sequence[str | Path] | str | Path") -> list[Problem]:
     """Every problem of basin or scenario files (an empty list when all are good); the
     same checks as `load_scenario`, which raises them instead."""
-    from waterdesk.io.load import load_any
+    from waterdesk.pipeline import load_any
 
     problems: list[Problem] = []
     for path in [paths] if isinstance(paths, (str, Path)) else paths:

@@ -54,6 +54,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from waterdesk.errors import InputError, Problem
+from waterdesk.io.history import find_basin_inflows
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -188,32 +189,6 @@ def simulate_z(stats: InflowStatistics, month: NDArray[np.int64],
         m = month[t]
         z[t] = stats.transition[m] @ z[t - 1] + chol[m] @ w[t]
     return z
-
-
-def find_basin_inflows(basin: str | Path) -> Path:
-    """The historical inflow file of a basin given as a directory, a ``basin.toml``, an
-    inflow NetCDF, or a shipped basin's name (``basins/<name>`` here, else in the
-    waterdesk checkout)."""
-    import tomllib
-
-    path = Path(basin)
-    if not path.exists() and len(path.parts) == 1:
-        for root in (Path.cwd(), Path(__file__).resolve().parents[1]):
-            if (root / "basins" / path).is_dir():
-                path = root / "basins" / path
-                break
-    if path.is_dir():
-        path = path / "basin.toml" if (path / "basin.toml").exists() else path / "inflows.nc"
-    if path.suffix == ".toml" and path.exists():
-        try:
-            info = tomllib.loads(path.read_text("utf-8")).get("basin", {})
-        except tomllib.TOMLDecodeError as err:
-            raise InputError([Problem(path, None, "basin", f"cannot read: {err}")]) from None
-        return path.parent / str(info.get("inflows", "inflows.nc"))
-    if not path.exists():
-        raise InputError([Problem(Path(str(basin)), None, "basin",
-                                  "not a basin directory, basin.toml, inflow file or shipped basin name")])
-    return path
 
 
 def generate_inflows(basin: str | Path, years: int, members: int, seed: int,

@@ -5,9 +5,9 @@ executor both call `run`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from waterdesk._version import __version__
 from waterdesk.errors import InputError, Problem
@@ -15,14 +15,31 @@ from waterdesk.errors import InputError, Problem
 if TYPE_CHECKING:
     import xarray as xr
 
+    from waterdesk.model.basin import Basin
     from waterdesk.model.scenario import Scenario
+
+
+def load_scenario(path: str | Path, overrides: "Mapping[str, Any] | None" = None) -> "Scenario":
+    """Read and check a scenario file (`waterdesk.io.load.load_scenario`), generating the
+    members of ``inflows.generate`` with `waterdesk.generate.generate_inflows`."""
+    from waterdesk.generate import generate_inflows
+    from waterdesk.io.load import load_scenario as _load
+
+    return _load(path, overrides, generator=generate_inflows)
+
+
+def load_any(path: str | Path) -> "Basin | Scenario":
+    """A basin or a scenario file, loaded and checked (scenarios as `load_scenario`)."""
+    from waterdesk.generate import generate_inflows
+    from waterdesk.io.load import load_any as _load
+
+    return _load(path, generator=generate_inflows)
 
 
 def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
         progress: Callable[[int], None] | None = None,
         members: "Sequence[int] | None" = None) -> "xr.Dataset":
     """See `waterdesk.run`."""
-    from waterdesk.io.load import load_scenario
     from waterdesk.io.netcdf import write_result
     from waterdesk.result import members_dataset, to_dataset
     from waterdesk.simulate import simulate, simulate_members

@@ -65,7 +65,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import annual_table, inflow_dataset, script_arguments, write_inflows
+from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.scripts import annual_table, script_arguments
 
 SEED = 19960116  # date of the UZ-TM Amu Darya agreement (UZTM1996); any fixed seed would do
 

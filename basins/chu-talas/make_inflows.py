@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import annual_table, inflow_dataset, script_arguments, write_inflows
+from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.scripts import annual_table, script_arguments
 
 SEED = 20000121  # date of the KZ-KG Chu-Talas facilities agreement (CT-2000); any fixed seed would do
 

@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import inflow_dataset, script_arguments, write_inflows
+from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.scripts import script_arguments
 
 SEED = 19570811  # date of the USSR-Iran Aras/Atrek protocol (ARAS-DAM); any fixed seed would do
 

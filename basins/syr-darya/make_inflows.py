@@ -54,7 +54,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from waterdesk.io.inflows import annual_table, inflow_dataset, script_arguments, write_inflows
+from waterdesk.io.inflows import inflow_dataset, write_inflows
+from waterdesk.scripts import annual_table, script_arguments
 
 SEED = 19980317  # date of the 1998 Syr Darya water-energy agreement (IEA-4763); any fixed seed would do
 SECONDS_PER_YEAR = 365.25 * 86400.0

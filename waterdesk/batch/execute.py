@@ -17,10 +17,9 @@ import numpy as np
 
 from waterdesk.analysis.summary import run_scalars, summary_table
 from waterdesk.model.sweep import MEMBER_KEY, Sweep
-from waterdesk.pipeline import run as run_scenario
+from waterdesk.pipeline import load_scenario, run as run_scenario
 from waterdesk._version import __version__
-from waterdesk.io.atomic import atomic_path, write_bytes
-from waterdesk.io.load import load_scenario
+from waterdesk.io import batch as files
 from waterdesk.io.sweep import load_sweep
 from waterdesk.errors import InfeasibleError, InputError, Problem, SolverError
 from waterdesk.simulate import MEMBERS_PER_STACK
@@ -56,25 +55,21 @@ def _failure(err: Exception) -> tuple[str, str]:
 
 def _record_failure(out: Path, run_id: str, overrides: dict[str, Any], err: Exception) -> tuple[str, str, str]:
     status, reason = _failure(err)
-    record = {"run": run_id, "status": status, "reason": reason, "overrides": overrides}
-    write_bytes(out / f"{run_id}.failed.json", json.dumps(record, indent=2, sort_keys=True).encode())
+    files.write_failure(out, run_id, {"run": run_id, "status": status, "reason": reason, "overrides": overrides})
     return run_id, status, reason
 
 
 def _write_run(out: Path, run_id: str, overrides: dict[str, Any], ds: "xr.Dataset") -> tuple[str, str, str]:
-    from waterdesk.io.netcdf import write_result
-
     ds.attrs["batch_run"] = run_id
     ds.attrs["batch_overrides"] = json.dumps(overrides, sort_keys=True)
-    write_result(ds, out / f"{run_id}.nc")
-    (out / f"{run_id}.failed.json").unlink(missing_ok=True)
+    files.write_run(ds, out, run_id)
     return run_id, "ok", ""
 
 
 def _run_one(scenario: str, run_id: str, overrides: dict[str, Any], out_dir: str) -> tuple[str, str, str]:
     """Run one run of the sweep unless its file exists; (run id, status, reason)."""
     out = Path(out_dir)
-    if (out / f"{run_id}.nc").exists():
+    if files.has_run(out, run_id):
         return run_id, "ok", ""
     try:
         sc = load_scenario(scenario, overrides)
@@ -110,7 +105,7 @@ def _run_task(scenario: str, runs: list[tuple[str, dict[str, Any]]], out_dir: st
     stack fails (one member infeasible), each member runs alone so the others still land."""
     _undo_dask_malloc_trim()
     out = Path(out_dir)
-    if len(runs) == 1 or all((out / f"{run_id}.nc").exists() for run_id, _ in runs):
+    if len(runs) == 1 or all(files.has_run(out, run_id) for run_id, _ in runs):
         return [_run_one(scenario, run_id, overrides, out_dir) for run_id, overrides in runs]
     from waterdesk.result import to_dataset
     from waterdesk.simulate import simulate_members
@@ -131,7 +126,7 @@ def _run_task(scenario: str, runs: list[tuple[str, dict[str, Any]]], out_dir: st
         return one_by_one()          # only the failing members are recorded as failed
     results = []
     for (run_id, overrides), sc, sim in zip(runs, scenarios, sims):
-        if (out / f"{run_id}.nc").exists():
+        if files.has_run(out, run_id):
             results.append((run_id, "ok", ""))
             continue
         sim.scenario = sc.replace(name=f"{sc.name}-{run_id}")
@@ -151,7 +146,7 @@ def _tasks(scenario: str, runs: list[tuple[str, dict[str, Any]]], out: Path,
         else:
             groups.append([(run_id, overrides)])
     return [(scenario, group, str(out.resolve())) for group in groups
-            if not all((out / f"{run_id}.nc").exists() for run_id, _ in group)]
+            if not all(files.has_run(out, run_id) for run_id, _ in group)]
 
 
 def _serial(tasks: list[RunTask], done: Callable[[int], None]) -> None:
@@ -213,16 +208,7 @@ def _manifest(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
                               "runs": {run_id: overrides for run_id, overrides in runs}}
     if sweep.members is not None:
         record.update(members=sweep.members, seed=sweep.seed)
-    text = json.dumps(record, indent=2, sort_keys=True, default=str)
-    path = out / "sweep.json"
-    if path.exists():
-        old = json.loads(path.read_text())
-        if old != json.loads(text):
-            raise InputError([Problem(path, None, "runs",
-                                      "this directory holds the runs of a different sweep; "
-                                      "use another directory or empty this one")])
-        return
-    write_bytes(path, text.encode())
+    files.check_manifest(out, record)
 
 
 def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
@@ -261,8 +247,7 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
         raise InputError([Problem(sweep.path or sweep.scenario, None, "sweep.scenario",
                                   f"{sweep.scenario} runs an inflow ensemble itself (inflows.members or "
                                   "inflows.generate); give the members in [sweep] (members = M) instead")])
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = files.prepare_dir(Path(out_dir))
     runs = sweep.runs()
     _manifest(out, sweep, runs)
     fixed: dict[str, Any] = {}
@@ -287,13 +272,8 @@ def run_sweep(sweep: Sweep | str | Path, out_dir: str | Path, workers: int = 1,
         else:
             _serial(tasks, done)
     summary = summarise(out, sweep, runs)
-    _write_summary(summary, out / "summary.nc")
+    files.write_summary(summary, out)
     return summary
-
-
-def _write_summary(ds: "xr.Dataset", path: Path) -> None:
-    with atomic_path(path) as part:
-        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4")
 
 
 def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -> "xr.Dataset":
@@ -305,14 +285,12 @@ def summarise(out: Path, sweep: Sweep, runs: list[tuple[str, dict[str, Any]]]) -
     reason: list[str] = []
     scalars: list[dict[str, Any] | None] = []
     for run_id, _ in runs:
-        target = out / f"{run_id}.nc"
-        failed = out / f"{run_id}.failed.json"
-        if target.exists():
-            scalars.append(run_scalars(open_result(target)))
+        record = None if files.has_run(out, run_id) else files.read_failure(out, run_id)
+        if files.has_run(out, run_id):
+            scalars.append(run_scalars(open_result(files.run_file(out, run_id))))
             status.append("ok")
             reason.append("")
-        elif failed.exists():
-            record = json.loads(failed.read_text())
+        elif record is not None:
             scalars.append(None)
             status.append(str(record["status"]))
             reason.append(str(record["reason"]))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -182,7 +182,15 @@ def load_basin(path: str | Path) -> Basin:
     return basin
 
 
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+#: makes the members of ``inflows.generate``: called as ``generator(basin, years=,
+#: members=, seed=, start="YYYY-MM")`` and returns a Dataset ``inflow(member, time, node)``
+#: [m3 s-1]. This module reads files and does not generate: the caller hands the
+#: generator in (`waterdesk.pipeline.load_scenario` gives `waterdesk.generate.generate_inflows`).
+Generator = Callable[..., Any]
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
+                  generator: Generator | None = None) -> Scenario:
     """Read and check a scenario file, its basin and its inflow data (SPEC §4-5).
 
     Every problem in every file is reported at once.
@@ -193,6 +201,8 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         set in the parsed file before it is checked: ``{"inflows.scale": 0.8,
         "demands.scale.UZ": 1.1, "clause.<id>.min_mcm": 900.0}`` (see
         `waterdesk.io.overrides`). A bad value is reported like a bad value in the file.
+    generator : makes the members of a scenario with ``inflows.generate`` (see `Generator`);
+        without it such a scenario is refused.
 
     Raises
     ------
@@ -200,14 +210,14 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
         listing every problem found, each as ``file:line: where: message``.
     """
     try:
-        return _load_scenario(Path(path), overrides)
+        return _load_scenario(Path(path), overrides, generator)
     except InputError as err:
         if not overrides:
             raise
         raise InputError(annotate(err.problems, overrides)) from None
 
 
-def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str
+def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str, generator: Generator | None
               ) -> tuple[list[InflowData], list[Problem]]:
     """The members of an ensemble scenario (``inflows.members`` of a file, or
     ``inflows.generate``), or none. Problems name the scenario's keys."""
@@ -224,12 +234,13 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str
         return [], [Problem(path, line, "inflows.members",
                             "members runs several members together; remove inflows.member")]
     if inflows.generate is not None:
-        from waterdesk.generate import generate_inflows
-
+        if generator is None:
+            return [], [Problem(path, line, "inflows.generate",
+                                "this loader does not generate inflows: use waterdesk.load_scenario")]
         g = inflows.generate
         source = basin.path if basin.path is not None else basin.name
         try:
-            ds = generate_inflows(source, years=g.years, members=g.members, seed=g.seed, start=start[:7])
+            ds = generator(source, years=g.years, members=g.members, seed=g.seed, start=start[:7])
         except InputError as err:
             return [], err.problems
         values = np.asarray(ds["inflow"].transpose("member", "time", "node").values, dtype=np.float64)
@@ -253,7 +264,7 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str
     return out[::-1], []
 
 
-def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
+def _load_scenario(path: Path, overrides: Mapping[str, Any] | None, generator: Generator | None) -> Scenario:
     doc, override_problems = apply_overrides(read_toml(path), overrides)
     if override_problems:
         raise InputError(override_problems)
@@ -298,7 +309,7 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     else:
         inflow_path = basin.inflows_path or Path()
         where = (basin_path, basin_doc.line("basin", "inflows"), "basin.inflows")
-    ensemble, ensemble_problems = _ensemble(parsed.inflows, doc, path, basin, info.start)
+    ensemble, ensemble_problems = _ensemble(parsed.inflows, doc, path, basin, info.start, generator)
     if ensemble_problems:
         raise InputError(problems + ensemble_problems)
     if ensemble:
@@ -354,11 +365,11 @@ def _renumbered(doc: TomlDocument, kept: list[int]) -> TomlDocument:
     return TomlDocument(path=doc.path, data=doc.data, lines=lines, text=doc.text)
 
 
-def load_any(path: str | Path) -> Basin | Scenario:
+def load_any(path: str | Path, generator: Generator | None = None) -> Basin | Scenario:
     """Load a basin or a scenario file, telling them apart by their first table."""
     doc = read_toml(path)
     if "scenario" in doc.data:
-        return load_scenario(path)
+        return load_scenario(path, generator=generator)
     return load_basin(path)
 
 
