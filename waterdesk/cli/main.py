@@ -38,6 +38,32 @@ def exit_codes(debug: bool) -> Iterator[None]:
         raise SystemExit(1) from None
 
 
+class _Formatter(logging.Formatter):
+    """``LEVEL: message`` for waterdesk's own lines, ``LEVEL: logger: message`` for the others'."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        own = record.name == "waterdesk" or record.name.startswith("waterdesk.")
+        self._style._fmt = "%(levelname)s: %(message)s" if own else "%(levelname)s: %(name)s: %(message)s"
+        return super().format(record)
+
+
+def configure_logging(verbose: int, quiet: bool, debug: bool) -> None:
+    """Log levels of the command line: waterdesk's own lines at WARNING, INFO (``-v``) or
+    DEBUG (``-vv``); other libraries' lines (Pyomo, numba, Dask) at WARNING, and all of
+    them only with ``--debug`` (which also shows waterdesk's DEBUG lines). ``-q``: errors only.
+    Lines go to stderr through one handler on the root logger (added if there is none)."""
+    own = logging.ERROR if quiet else logging.DEBUG if debug else \
+        [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
+    others = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(_Formatter())
+        root.addHandler(handler)
+    root.setLevel(others)
+    logging.getLogger("waterdesk").setLevel(own)
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         with exit_codes(bool(ctx.params.get("debug"))):
@@ -46,14 +72,13 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="waterdesk")
-@click.option("-v", "--verbose", count=True, help="More log output (repeat for debug).")
+@click.option("-v", "--verbose", count=True, help="More of waterdesk's log output (-vv: debug lines).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors; no progress bar or summary.")
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors and every library's debug log.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """waterdesk: route, store and divide a shared river's water under its agreements."""
-    level = logging.ERROR if quiet else [logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s: %(message)s")
+    configure_logging(verbose, quiet, debug)
     ctx.obj = {"quiet": quiet, "verbose": verbose, "debug": debug}
 
 
