@@ -1,7 +1,9 @@
 """The pipeline: route natural flows -> allocate each step -> realise. Returns arrays.
 
-`simulate` checks array shapes once and never hands dataclasses or xarray
-objects to the kernels.
+The kernels get plain numpy arrays only (never dataclasses or xarray objects),
+built here from the compiled `Network` and the scenario; their shapes follow from
+the network and the step count and are not checked again here (the scenario's
+checks, `waterdesk.checks`, run before).
 """
 from __future__ import annotations
 

@@ -33,7 +33,9 @@ levels enter by volume only, -w·x[d] with w = 10^-2 per level below (floor
 costs 1e-4 per mcm, so reservoirs keep water no demand needs and pass it through
 the turbines before the spillway; water entering a canal costs 1e-5 to 3e-5 per
 mcm and water passing a demand unconsumed 5e-4 per mcm, so that the LP has one
-optimum (constants in `solve.py`).
+optimum (constants in `solve.py`, which sets every cost of the LP it solves). The
+Pyomo model's own `objective` only documents the first stage's shape, with storage
+and spill at 1e-5 per mcm; no solve uses it.
 
 Per step only bounds, right-hand sides and two kinds of coefficient change
 (a[r], and R[d] in the equal-fraction rows); the Pyomo model is built once with

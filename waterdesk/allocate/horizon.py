@@ -5,8 +5,11 @@ for the n steps of a window as diagonal blocks of a sparse matrix, and the block
 are linked where time links them:
 
 * storage: step t's reservoir balance holds ``v[t-1] - evap[t] - v[t]`` where the
-  one-step LP had the known start storage; evaporation is linear in ``v[t-1]``
-  (area curve linearised at the window's start storage);
+  one-step LP had the known start storage; evaporation is a known volume per step,
+  not a function of ``v[t-1]`` (the ``a1`` coefficient is 0): step 0's from the start
+  storage, the others' from the area at the window's start storage (an area linear
+  in storage made some windows numerically fragile in HiGHS), or, in a second pass,
+  along the first pass's storage;
 * routing: a reach delivers at step s ``Σ_j W[s, j]·q[j] + init[s]`` (its impulse
   response from `kernels.routing.impulse_response`; init is what the state at the
   window start still carries);
@@ -50,7 +53,7 @@ class HorizonLP:
     exit_init: NDArray[np.float64]       # (n_step, n_reach) mcm delivered by the start state
     exit_w: sparse.csr_matrix            # exits (n_step*n_reach) = exit_w @ q (n_step*n_reach) + init
     level_scale: NDArray[np.float64]     # request scale S of each level (M is held in mcm)
-    evap_a0: NDArray[np.float64]         # (n_step, n_res) evaporation = a0 + a1 * v[t-1]
+    evap_a0: NDArray[np.float64]         # (n_step, n_res) evaporation = a0 + a1 * v[t-1]; a1 is 0 today
     evap_a1: NDArray[np.float64]
     window_rows: list[tuple[int, int, int]]   # (clause, window, LP row) of window clause rows
     step_rows: list[tuple[int, int, int]]     # (clause, step in window, LP row) of per-step rows

@@ -5,7 +5,9 @@ Strict priorities and equal fractions are solved lexicographically:
 1. stage k = the highest priority level not yet decided; costs as in
    `formulation` (level k first, lower levels discounted 10^-2 per level);
 2. water-filling within level k: the demands whose shortage fraction equals
-   M[k] and whose equal-fraction row is binding (non-zero dual) cannot do better;
+   M[k] and whose equal-fraction row is saturated (|dual| > SATURATED = 1.0, not
+   merely non-zero: a binding row whose freed water is worth < 1 per mcm elsewhere is
+   not a bottleneck; if none exceeds it, the largest dual's) cannot do better;
    their deliveries are fixed and M[k] is minimised again over the others, until
    none is left (max-min fairness, exact "where the network allows");
 3. level k is fixed (each delivery's lower bound set to what it got) and the

@@ -1,8 +1,10 @@
 """Compile a `Basin` into flat integer/float arrays for the kernels and the LP.
 
 The network is a DAG of nodes joined by reaches. Arrays follow the pyflwdir
-style: index arrays named for what they index, CSR lists of outgoing and
-incoming reaches, and a topological `order` (upstream first).
+style: index arrays named for what they index, per-reach `reach_from` and
+`reach_to` node indices (no adjacency lists: code that needs a node's reaches
+selects them from these), each node's natural-course reach `river_out`, and a
+topological `order` (upstream first).
 """
 from __future__ import annotations
 
