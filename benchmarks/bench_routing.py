@@ -15,7 +15,7 @@ inflow node gets the same gamma-distributed series for every member times a memb
 - **members, all threads**: the same with numba's default thread count (the machine's cores).
 
 Reach-steps per second = reaches x steps x members / wall time. The members path must give
-exactly the arrays of the one-at-a-time path (exit 1 otherwise). SPEC §11 asks that the
+exactly the arrays of the one-at-a-time path (exit 1 otherwise). docs/REFERENCE.md §11 asks that the
 cost be linear in reaches x steps x members: the ratio column shows it (per-member time at
 M members over the time at 1 member).
 """

@@ -263,3 +263,24 @@ def test_the_file_check_catches_each_way_of_touching_a_file(tmp_path):
                    "    p.unlink()\n    write_text(p, 'x')\n    open(os.devnull)\n")
     found = [f.split(" ")[1] for f in _file_calls(bad)]
     assert found == ["open", "read_text", "to_netcdf", "open_dataset", "unlink"]
+
+
+def test_references_point_at_the_shipped_reference():
+    """The contract ships with the project (docs/REFERENCE.md): no file cites the old
+    unshipped "SPEC §n", and every "REFERENCE.md §n" names a section that exists."""
+    import re
+
+    root = PACKAGE.parent
+    headings = set(re.findall(r"^## (\d+)\. ", (root / "docs" / "REFERENCE.md").read_text("utf-8"), re.M))
+    assert headings == {str(n) for n in range(1, 13)}
+    stale, dangling = [], []
+    for sub in ("waterdesk", "docs", "tests", "benchmarks", "basins", "scenarios"):
+        for path in (root / sub).rglob("*"):
+            if path.suffix not in (".py", ".md", ".toml") or path == Path(__file__):
+                continue
+            text = path.read_text("utf-8")
+            stale += [f"{path.name}" for _ in re.findall(r"\bSPEC §", text)]
+            for first in re.findall(r"REFERENCE\.md §(\d+)", text):
+                if first not in headings:
+                    dangling.append(f"{path.name}: §{first}")
+    assert not stale and not dangling, (stale, dangling)

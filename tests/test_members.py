@@ -220,7 +220,7 @@ def _generated_scenario(tmp_path: Path, extra: str = "") -> Path:
 
 
 def test_scenario_generating_its_ensemble_runs_every_member(tmp_path: Path) -> None:
-    """`inflows.generate` in a scenario (SPEC §5): member k of the result is the run of
+    """`inflows.generate` in a scenario (docs/REFERENCE.md §5): member k of the result is the run of
     member k of the same generated file read by `inflows.file` + `inflows.member`."""
     path = _generated_scenario(tmp_path)
     sc = wd.load_scenario(path)

@@ -1,4 +1,4 @@
-"""The result file: SPEC §8 variables with units, CF metadata, provenance, atomic writes."""
+"""The result file: docs/REFERENCE.md §8 variables with units, CF metadata, provenance, atomic writes."""
 from __future__ import annotations
 
 import hashlib
@@ -119,3 +119,30 @@ scale = { BB = 1.5 }
     assert float(ds["supplied"].sel(demand="kz")[0]) == pytest.approx(30.0, abs=1e-6)
     assert float(ds["supplied"].sel(demand="kg")[0]) == pytest.approx(20.0, abs=1e-6)
     assert ds.attrs["inflow_scale"] == "0.5"
+
+
+def _reference_section(n: int) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "REFERENCE.md").read_text("utf-8")
+    return text.split(f"\n## {n}. ", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_reference_lists_every_variable_and_coordinate_of_a_result(written):
+    """docs/REFERENCE.md §8 is the contract of the result file: every variable and
+    coordinate a result holds is named there, and every variable its table lists
+    (those of an [exchange] account aside) is in the result, with the dims given."""
+    import re
+
+    _, ds, _ = written
+    section = _reference_section(8)
+    named = set(re.findall(r"`([a-z_]+)`", section))
+    missing = sorted(str(v) for v in (set(ds.variables) - set(ds.dims)) if str(v) not in named)
+    assert not missing, f"not in docs/REFERENCE.md §8: {missing}"
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| `")]
+    for names, dims in rows:
+        for name in re.findall(r"`([a-z_]+)`", names):
+            if name.startswith("exchange_"):
+                continue
+            assert name in ds, name
+            assert ds[name].dims == tuple(d.strip() for d in dims.split(",")), name

@@ -100,7 +100,7 @@ def load_scenario(path: str | Path, overrides: "Mapping[str, Any] | None" = None
 def run(scenario: "Scenario | str | Path", output: str | Path | None = None,
         progress: Callable[[int], None] | None = None,
         members: "Sequence[int] | None" = None) -> "xr.Dataset":
-    """Run a scenario and return its result Dataset (SPEC §8).
+    """Run a scenario and return its result Dataset (docs/REFERENCE.md §8).
 
     Parameters
     ----------

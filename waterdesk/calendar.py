@@ -1,6 +1,6 @@
 """Model time: day, dekad and month steps; water years and seasons.
 
-Time coordinates are period starts (SPEC §3). A dekad is days 1-10, 11-20 or
+Time coordinates are period starts (docs/REFERENCE.md §3). A dekad is days 1-10, 11-20 or
 21-end of a month, as ICWC plans.
 """
 from __future__ import annotations
@@ -167,7 +167,7 @@ def _window_of(day: np.datetime64, period: str, months: tuple[int, ...]) -> tupl
 
 
 def make_windows(steps: Steps, period: str, months: tuple[int, ...] = ()) -> Windows:
-    """Accounting windows of `period` over `steps` (SPEC §6).
+    """Accounting windows of `period` over `steps` (docs/REFERENCE.md §6).
 
     `period = "step"` makes every step its own window; `season` needs `months`
     (1 = January); `vegetation` and `non_vegetation` are the Apr-Sep and Oct-Mar seasons.

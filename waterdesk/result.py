@@ -1,4 +1,4 @@
-"""Simulation arrays -> an xarray.Dataset with CF-1.10 metadata (SPEC §8). Does not write."""
+"""Simulation arrays -> an xarray.Dataset with CF-1.10 metadata (docs/REFERENCE.md §8). Does not write."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -40,7 +40,7 @@ MEMBER_SHARED = ("requested", "energy_target", "time_bounds", "clause_covers")
 
 def members_dataset(sims: list[Simulation], members: list[int], version: str) -> xr.Dataset:
     """The result of an ensemble run: each member's Dataset stacked along ``member``
-    (SPEC §8). Variables the members share (requests, coordinates) keep their dims."""
+    (docs/REFERENCE.md §8). Variables the members share (requests, coordinates) keep their dims."""
     parts = [to_dataset(sim, version) for sim in sims]
     varying = [name for name in parts[0].data_vars if name not in MEMBER_SHARED]
     ds = xr.concat(parts, dim="member", data_vars=varying, coords="minimal", compat="equals",
@@ -138,7 +138,7 @@ CLAUSE_VARIABLES = {
 
 
 def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[str, xr.Variable]:
-    """Per window and clause (SPEC §8); `window` counts the windows of each clause."""
+    """Per window and clause (docs/REFERENCE.md §8); `window` counts the windows of each clause."""
     clauses = sim.scenario.clauses
     book = sim.clauses
     n_win = book.required.shape[1] if book is not None and clauses else 0

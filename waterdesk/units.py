@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 SECONDS_PER_DAY = 86_400.0
-#: file-key suffix -> unit, as in SPEC §3
+#: file-key suffix -> unit, as in docs/REFERENCE.md §3
 SUFFIX_UNITS: dict[str, str] = {
     "_m3s": "m3 s-1",
     "_mcm": "mcm",

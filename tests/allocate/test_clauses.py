@@ -1,4 +1,4 @@
-"""Agreement clauses in step mode (SPEC §6, docs/AGREEMENTS.md) on tiny networks, hand answers.
+"""Agreement clauses in step mode (docs/REFERENCE.md §6, docs/AGREEMENTS.md) on tiny networks, hand answers.
 
 Conventions used throughout (the contract is docs/AGREEMENTS.md):
 

@@ -1,4 +1,4 @@
-"""Accounts a water commission reads, computed from result Datasets (SPEC §8):
+"""Accounts a water commission reads, computed from result Datasets (docs/REFERENCE.md §8):
 the compliance ledger, equity and outcome measures (`accounts`), and side-by-side
 comparisons of several results (`compare`). Definitions: docs/ANALYSIS.md."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Commission accounts from a result Dataset (SPEC §8): the compliance ledger, equity and
+"""Commission accounts from a result Dataset (docs/REFERENCE.md §8): the compliance ledger, equity and
 outcome measures. Pure functions of the Dataset; nothing is read or written here.
 
 Every number is a plain sum (or max, min) of the result variables over the steps of a

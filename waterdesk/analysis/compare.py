@@ -1,5 +1,5 @@
 """Side-by-side totals of several results per item and water year, and their
-differences against the first result (SPEC §9-10). Definitions: docs/ANALYSIS.md."""
+differences against the first result (docs/REFERENCE.md §9-10). Definitions: docs/ANALYSIS.md."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""One self-contained HTML page of one or more results (SPEC §9 `waterdesk report`).
+"""One self-contained HTML page of one or more results (docs/REFERENCE.md §9 `waterdesk report`).
 
 The page holds, for each result: a header with its provenance, the per-country supply
 table (as `waterdesk run` prints it), the reservoir and clause tables, and matplotlib

@@ -1,5 +1,5 @@
 """Sweeps: many runs of one scenario with varied keys, serially, on a process pool or
-on a Dask cluster, resumable, summarised in one Dataset (SPEC §9, docs/BATCH.md).
+on a Dask cluster, resumable, summarised in one Dataset (docs/REFERENCE.md §9, docs/BATCH.md).
 
 Examples
 --------

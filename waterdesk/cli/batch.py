@@ -21,7 +21,7 @@ from waterdesk.cli import _options
 @click.pass_context
 def batch(ctx: click.Context, sweep_file: str, out_dir: str, workers: int, scheduler: str | None,
           quiet: bool) -> None:
-    """Run every combination of the values a SWEEP file varies (SPEC §9).
+    """Run every combination of the values a SWEEP file varies (docs/REFERENCE.md §9).
 
     Each run is written to DIR/<run-id>.nc and the summary to DIR/summary.nc. Rerunning
     skips finished runs; a failed run is recorded in DIR/<run-id>.failed.json and in the

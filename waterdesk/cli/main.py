@@ -1,6 +1,6 @@
 """The `waterdesk` command group: logging, --debug, and exceptions -> exit codes.
 
-Exit codes (SPEC §9): 0 success; 2 bad input or usage (one line per problem,
+Exit codes (docs/REFERENCE.md §9): 0 success; 2 bad input or usage (one line per problem,
 ``file: location: message``, no traceback); 3 infeasible; 1 internal error.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Read inflow data (SPEC §4): NetCDF ``inflow(time, node)`` or CSV, in m3 s-1.
+"""Read inflow data (docs/REFERENCE.md §4): NetCDF ``inflow(time, node)`` or CSV, in m3 s-1.
 
 A NetCDF file may carry an ensemble, ``inflow(member, time, node)`` (as written by
 ``waterdesk inflows generate``); one member is read, chosen by the scenario's

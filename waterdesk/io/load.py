@@ -161,7 +161,7 @@ def _parse_basin(path: Path) -> tuple[TomlDocument, Basin | None, list[Problem]]
 
 
 def load_basin(path: str | Path) -> Basin:
-    """Read and check a basin file (SPEC §4).
+    """Read and check a basin file (docs/REFERENCE.md §4).
 
     Raises
     ------
@@ -191,7 +191,7 @@ Generator = Callable[..., Any]
 
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None,
                   generator: Generator | None = None) -> Scenario:
-    """Read and check a scenario file, its basin and its inflow data (SPEC §4-5).
+    """Read and check a scenario file, its basin and its inflow data (docs/REFERENCE.md §4-5).
 
     Every problem in every file is reported at once.
 

@@ -1,4 +1,4 @@
-"""pydantic models mirroring the basin and scenario files (SPEC §4-5).
+"""pydantic models mirroring the basin and scenario files (docs/REFERENCE.md §4-5).
 
 Every model forbids unknown keys, so a typo such as ``capacity_mcm3`` is caught
 and answered with the closest known key. Dimensional keys carry their unit as a

@@ -1,4 +1,4 @@
-"""Sweep files (SPEC §9): a scenario and the values to vary, one run per combination.
+"""Sweep files (docs/REFERENCE.md §9): a scenario and the values to vary, one run per combination.
 
 ```toml
 [sweep]
