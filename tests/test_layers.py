@@ -277,9 +277,10 @@ def test_references_point_at_the_shipped_reference():
     for sub in ("waterdesk", "docs", "tests", "benchmarks", "basins", "scenarios"):
         for path in (root / sub).rglob("*"):
             if path.suffix not in (".py", ".md", ".toml") or path == Path(__file__):
-                continue
+                continue       # this test and REFERENCE.md itself (which says what "SPEC §n" was) aside
             text = path.read_text("utf-8")
-            stale += [f"{path.name}" for _ in re.findall(r"\bSPEC §", text)]
+            if path.name != "REFERENCE.md":
+                stale += [f"{path.name}" for _ in re.findall(r"\bSPEC §", text)]
             for first in re.findall(r"REFERENCE\.md §(\d+)", text):
                 if first not in headings:
                     dangling.append(f"{path.name}: §{first}")
