@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import waterdesk as wd
-from waterdesk.testing import write_case
+from waterdesk.testing import JAN_M3S_PER_MCM, write_case
 
 ROOT = Path(__file__).resolve().parents[1]
-JAN_M3S_PER_MCM = 1.0 / (31 * 0.0864)   # m3 s-1 that carry 1 mcm over January
+__all__ = ["ROOT", "JAN_M3S_PER_MCM"]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import waterdesk as wd
-from tests.allocate.test_priorities import node, reach
+from waterdesk.testing import node, reach
 from waterdesk.testing import assert_mass_balance, write_case
 
 GWH_PER_MCM = 1000 * 9.81 * 0.9 * 50 / 3.6e6

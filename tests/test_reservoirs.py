@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.allocate.test_priorities import node, reach
+from waterdesk.testing import node, reach
 from waterdesk.testing import assert_mass_balance
 
 DAYS = np.array([31, 28, 31, 30, 31, 30], dtype=float)   # Jan..Jun 2001

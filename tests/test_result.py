@@ -104,7 +104,7 @@ def test_scaling_inflows_and_demands_by_country(case):
     """src -> j -> sea with a KZ and a KG demand (40 each in January), 100 mcm of
     inflow scaled by 0.5 and the KZ demand by 1.5: 50 arrive, KZ asks 60, KG 40;
     one priority, so both get 50/100 = 50 %."""
-    from tests.allocate.test_priorities import demand, inflow, node, reach
+    from waterdesk.testing import demand, inflow, node, reach
 
     basin = (node("src", "inflow") + node("j", "junction") + node("sea", "sink")
              + demand("kz", 1, 40, country="BB") + demand("kg", 1, 40, country="AA")

@@ -1,7 +1,8 @@
 """Helpers for tests and for users checking their own runs.
 
 `write_case` builds a small basin + scenario + CSV inflows in a folder, so a
-test is a few lines of TOML; `assert_mass_balance` recomputes every node's
+test is a few lines of TOML (written with `node`, `demand` and `reach`; `jan` and
+`inflow` give one January's request and inflow); `assert_mass_balance` recomputes every node's
 balance from the result variables alone (independently of the model's own
 `mass_balance_error`); `assert_result_equal` compares two results.
 """
@@ -15,6 +16,47 @@ import xarray as xr
 
 from waterdesk.calendar import make_steps
 from waterdesk.units import mcm_per_m3s
+
+
+#: m3 s-1 that carry 1 mcm over January (31 days)
+JAN_M3S_PER_MCM = 1.0 / (31 * 0.0864)
+
+
+def jan(volume_mcm: float) -> str:
+    """A 12-month request list with `volume_mcm` in January only."""
+    return str([float(volume_mcm)] + [0.0] * 11)
+
+
+def demand(node_id: str, priority: int, request: float, country: str = "AA",
+           consumptive: float = 1.0, return_to: str | None = None) -> str:
+    """A ``[[node]]`` table of an irrigation demand asking `request` mcm in January."""
+    ret = f'\nreturn_to = "{return_to}"' if return_to else ""
+    return f"""
+[[node]]
+id = "{node_id}"
+kind = "demand"
+country = "{country}"
+sector = "irrigation"
+priority = {priority}
+monthly_mcm = {jan(request)}
+consumptive_fraction = {consumptive}{ret}
+"""
+
+
+def node(node_id: str, kind: str, country: str = "AA") -> str:
+    """A ``[[node]]`` table of `kind` (inflow, junction, gauge, sink; reservoirs add keys after it)."""
+    return f'\n[[node]]\nid = "{node_id}"\nkind = "{kind}"\ncountry = "{country}"\n'
+
+
+def reach(a: str, b: str, kind: str = "river", **extra: float) -> str:
+    """A ``[[reach]]`` table from `a` to `b`, with `extra` keys (``k_days=2.0``...)."""
+    more = "".join(f"\n{k} = {v}" for k, v in extra.items())
+    return f'\n[[reach]]\nfrom = "{a}"\nto = "{b}"\nkind = "{kind}"{more}\n'
+
+
+def inflow(volume_mcm: float) -> list[float]:
+    """One January's inflow series [m3 s-1] carrying `volume_mcm`."""
+    return [volume_mcm * JAN_M3S_PER_MCM]
 
 
 def write_case(folder: str | Path, basin_toml: str, inflows: dict[str, list[float]],

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.allocate.test_priorities import demand, inflow, node, reach
+from waterdesk.testing import demand, inflow, node, reach
 
 
 def basin() -> str:

@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 import waterdesk as wd
-from tests.allocate.test_priorities import node, reach
-from tests.conftest import JAN_M3S_PER_MCM
+from waterdesk.testing import node, reach
+from waterdesk.testing import JAN_M3S_PER_MCM
 from tests.test_reservoirs import reservoir
 from waterdesk.cli.main import cli
 from waterdesk.testing import assert_mass_balance, step_days, write_case

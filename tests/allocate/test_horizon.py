@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 import waterdesk as wd
-from tests.allocate.test_priorities import node, reach
+from waterdesk.testing import node, reach
 from tests.test_mass_balance import random_basin
 from tests.test_reservoirs import reservoir
 from waterdesk.cli.main import cli

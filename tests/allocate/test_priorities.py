@@ -8,45 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import JAN_M3S_PER_MCM
-from waterdesk.testing import assert_mass_balance
-
-
-def jan(volume_mcm: float) -> str:
-    """A 12-month request list with `volume_mcm` in January only."""
-    return str([float(volume_mcm)] + [0.0] * 11)
-
-
-def demand(node_id: str, priority: int, request: float, country: str = "AA",
-           consumptive: float = 1.0, return_to: str | None = None) -> str:
-    ret = f'\nreturn_to = "{return_to}"' if return_to else ""
-    return f"""
-[[node]]
-id = "{node_id}"
-kind = "demand"
-country = "{country}"
-sector = "irrigation"
-priority = {priority}
-monthly_mcm = {jan(request)}
-consumptive_fraction = {consumptive}{ret}
-"""
-
-
-def node(node_id: str, kind: str, country: str = "AA") -> str:
-    return f'\n[[node]]\nid = "{node_id}"\nkind = "{kind}"\ncountry = "{country}"\n'
-
-
-def reach(a: str, b: str, kind: str = "river", **extra: float) -> str:
-    more = "".join(f"\n{k} = {v}" for k, v in extra.items())
-    return f'\n[[reach]]\nfrom = "{a}"\nto = "{b}"\nkind = "{kind}"{more}\n'
+from waterdesk.testing import JAN_M3S_PER_MCM, assert_mass_balance, demand, inflow, node, reach
 
 
 def supplied(ds, dem: str) -> float:
     return float(ds["supplied"].sel(demand=dem).values[0])
-
-
-def inflow(volume_mcm: float) -> list[float]:
-    return [volume_mcm * JAN_M3S_PER_MCM]
 
 
 @pytest.mark.parametrize("high_downstream", [True, False])

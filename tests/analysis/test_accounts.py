@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import waterdesk as wd
-from tests.allocate.test_priorities import node, reach
+from waterdesk.testing import node, reach
 from waterdesk.analysis import accounts
 from waterdesk.testing import write_case
 

@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 from click.testing import CliRunner
 
-from tests.allocate.test_priorities import demand, inflow, node, reach
+from waterdesk.testing import demand, inflow, node, reach
 from waterdesk.cli.main import cli
 from waterdesk.testing import write_case
 

@@ -53,8 +53,10 @@ class Scenario:
     Examples
     --------
     >>> import waterdesk as wd
-    >>> sc = wd.load_scenario("scenarios/chu-talas/baseline.toml")   # doctest: +SKIP
-    >>> dry = sc.replace(inflow_scale=0.84, name="dry")               # doctest: +SKIP
+    >>> sc = wd.load_scenario("scenarios/chu-talas/baseline.toml")
+    >>> dry = sc.replace(inflow_scale=0.84, name="dry")
+    >>> (dry.name, dry.inflow_scale), (sc.name, sc.inflow_scale)
+    (('dry', 0.84), ('baseline', 1.0))
     """
 
     name: str
