@@ -285,3 +285,20 @@ def test_references_point_at_the_shipped_reference():
                 if first not in headings:
                     dangling.append(f"{path.name}: §{first}")
     assert not stale and not dangling, (stale, dangling)
+
+
+#: functions still over the limit, each being split under issue 13 by its owner (the
+#: engine's step loop, horizon mode's window LP); remove an entry when its split lands
+TOO_LONG_FOR_NOW = {"simulate.py:_simulate", "horizon.py:window_lp"}
+MAX_FUNCTION_LINES = 120
+
+
+def test_no_function_is_over_120_lines():
+    long = []
+    for path in _modules():
+        for n in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = n.end_lineno - n.lineno + 1
+                if lines > MAX_FUNCTION_LINES and f"{path.name}:{n.name}" not in TOO_LONG_FOR_NOW:
+                    long.append(f"{path.name}:{n.name} ({lines} lines)")
+    assert not long, long
