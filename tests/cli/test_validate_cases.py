@@ -99,3 +99,22 @@ def test_problems_of_several_files_are_listed_together() -> None:
     assert result.exit_code == 2, result.output
     assert stderr_of(result).splitlines() == expected
     assert f"{good}: ok" in result.output
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda p: p.write_bytes(b"# big\n" + b"x = 1\n" * 900_000), "file too large: 5.1 MiB (at most 4 MiB)"),
+    (lambda p: None, "file not found"),
+    (lambda p: p.write_text("a = " + "{b = " * 5000 + "1" + "}" * 5000 + "\n"),
+     "arrays or tables nested more than 16 deep"),
+])
+def test_hostile_file(tmp_path: Path, make: object, expected: str) -> None:
+    """Huge, missing and deeply nested files: one line, exit 2, no traceback (the
+    stored cases cover binary, directory, symlink loop and nesting by headers)."""
+
+    path = tmp_path / "hostile.toml"
+    make(path)  # type: ignore[operator]
+    result = validate(str(path))
+    assert result.exit_code == 2, result.output
+    lines = stderr_of(result).splitlines()
+    assert len(lines) == 1 and lines[0].endswith(expected), lines
+    assert "Traceback" not in result.output

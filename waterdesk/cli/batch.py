@@ -9,7 +9,7 @@ from waterdesk.cli import _options
 
 
 @click.command()
-@click.argument("sweep_file", metavar="SWEEP", type=click.Path(dir_okay=False))
+@click.argument("sweep_file", metavar="SWEEP", type=click.Path())
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory of the run files (<run-id>.nc) and summary.nc.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,

@@ -7,7 +7,7 @@ from waterdesk.errors import InputError
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Check basin or scenario FILES; print every problem as file:line: where: message.

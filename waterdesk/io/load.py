@@ -19,7 +19,7 @@ from waterdesk.io.overrides import annotate, apply_overrides, overrides_digest
 from waterdesk.io.schema import BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
 from waterdesk.io.schema import Node as NodeModel
 from waterdesk.io.schema import Reach as ReachModel
-from waterdesk.io.toml import TomlDocument, read_toml
+from waterdesk.io.toml import TomlDocument, file_problem, read_toml
 from waterdesk.model.basin import NODE_CLASSES, Basin, Node, Reach
 from waterdesk.model.clauses import from_fields as clause_from_fields
 from waterdesk.model.scenario import InflowData, Scenario
@@ -170,13 +170,15 @@ def load_basin(path: str | Path) -> Basin:
     """
     doc, basin, problems = _parse_basin(Path(path))
     if basin is not None and basin.inflows_path is not None:
-        data, inflow_problems = read_inflows(basin.inflows_path)
-        if not basin.inflows_path.exists():
-            inflow_problems = [Problem(doc.path, doc.line("basin", "inflows"), "basin.inflows",
-                                       f"inflow file not found: {basin.inflows_path}")]
-        problems += inflow_problems
-        if data is not None:
-            problems += inflow_coverage(basin, data)
+        why = file_problem(basin.inflows_path)
+        if why is not None:
+            problems.append(Problem(doc.path, doc.line("basin", "inflows"), "basin.inflows",
+                                    f"inflow file {why}: {basin.inflows_path}"))
+        else:
+            data, inflow_problems = read_inflows(basin.inflows_path)
+            problems += inflow_problems
+            if data is not None:
+                problems += inflow_coverage(basin, data)
     if problems or basin is None:
         raise InputError(problems)
     return basin
@@ -239,9 +241,10 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str
         label = f"generated (years={g.years}, members={g.members}, seed={g.seed}) from {source}"
         return [InflowData(nodes, starts, ends, values[m], source=label) for m in range(g.members)], []
     file = path.parent / inflows.file if inflows.file else basin.inflows_path or Path()
-    if not file.exists():
+    why = file_problem(file)
+    if why is not None:
         return [], [Problem(path, doc.line("inflows", "file") or line, "inflows.file",
-                            f"inflow file not found: {file}")]
+                            f"inflow file {why}: {file}")]
     out: list[InflowData] = []
     for m in reversed(range(inflows.members)):      # the last first: out of range is said at once
         data, problems = read_inflows(file, member=m, member_at=(path, line))
@@ -278,7 +281,7 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
             doc = _renumbered(doc, clause_index)
         else:
             basin_ref = doc.data.get("scenario", {}).get("basin") if isinstance(doc.data.get("scenario"), dict) else None
-            if isinstance(basin_ref, str) and (path.parent / basin_ref).exists():
+            if isinstance(basin_ref, str) and file_problem(path.parent / basin_ref) is None:
                 try:
                     problems += _parse_basin(path.parent / basin_ref)[2]
                 except InputError as inner:
@@ -286,9 +289,10 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
             raise InputError(problems) from None
     info = parsed.scenario
     basin_path = path.parent / info.basin
-    if not basin_path.exists():
+    why = file_problem(basin_path)
+    if why is not None:
         raise InputError([Problem(path, doc.line("scenario", "basin"), "scenario.basin",
-                                  f"basin file not found: {basin_path}")])
+                                  f"basin file {why}: {basin_path}")])
     basin_doc, basin, problems = _parse_basin(basin_path)
     if basin is None:
         raise InputError(problems)
@@ -305,11 +309,12 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
         data: InflowData | None = ensemble[0]
         inflow_path = Path(ensemble[0].source) if not parsed.inflows.generate else basin.inflows_path or Path()
     else:
+        why = file_problem(inflow_path)
+        if why is not None:
+            raise InputError(problems + [Problem(where[0], where[1], where[2], f"inflow file {why}: {inflow_path}")])
         data, inflow_problems = read_inflows(inflow_path, member=parsed.inflows.member,
                                              member_at=(path, doc.line("inflows", "member")))
         if inflow_problems:
-            if not inflow_path.exists():
-                inflow_problems = [Problem(where[0], where[1], where[2], f"inflow file not found: {inflow_path}")]
             raise InputError(problems + inflow_problems)
     assert data is not None
     scale: float | tuple[float, ...] = parsed.inflows.scale if isinstance(parsed.inflows.scale, float) \
