@@ -218,14 +218,29 @@ def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locato
 
 
 def inflow_coverage(basin: Basin, data: InflowData) -> list[Problem]:
-    """Every inflow node of the basin has a series in the inflow data."""
+    """Every inflow node of the basin has a series in the inflow data, and every series
+    (CSV column, NetCDF ``node`` entry) is one of the basin's inflow nodes."""
+    from waterdesk.io.inflows import csv_line
+
     inflow_ids = [n.id for n in basin.nodes if n.kind == "inflow"]
+    line = csv_line(data.source)
+    problems = []
     missing = [n for n in inflow_ids if n not in data.node]
-    if not missing:
-        return []
-    have = ", ".join(data.node) if data.node else "none"
-    return [Problem(data.source, None, "inflow",
-                    f"no series for inflow node(s) {', '.join(missing)} (the file has: {have})")]
+    if missing:
+        have = ", ".join(data.node) if data.node else "none"
+        problems.append(Problem(data.source, line, "inflow",
+                                f"no series for inflow node(s) {', '.join(missing)} (the file has: {have})"))
+    entry = "column" if line is not None else "node entry"
+    others = {n.id: n.kind for n in basin.nodes}
+    for name in data.node:
+        if name in inflow_ids:
+            continue
+        if name in others:
+            why = f"is a {others[name]} node, not an inflow node"
+        else:
+            why = f"matches no inflow node of the basin (its water would be ignored){_closest(name, set(inflow_ids))}"
+        problems.append(Problem(data.source, line, f"inflow[{name}]", f"{entry} {name!r} {why}"))
+    return problems
 
 
 def _horizon_ok(horizon: str | int | None) -> bool:
