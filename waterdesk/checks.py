@@ -125,7 +125,7 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
     if res.initial_storage_mcm > res.capacity_mcm:
         add("initial_storage_mcm", f"must be <= capacity_mcm ({res.capacity_mcm}), got {res.initial_storage_mcm}")
     for key, curve in (("area_curve", res.area_curve), ("head_curve", res.head_curve)):
-        if curve is None:
+        if not curve:
             continue
         s = [p[0] for p in curve]
         y = [p[1] for p in curve]
@@ -138,6 +138,8 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
             add(key, "values must be >= 0")
         if s[-1] < res.capacity_mcm:
             add(key, f"must reach capacity_mcm ({res.capacity_mcm}), ends at {s[-1]}")
+    if any(res.evaporation_mm) and not res.area_curve:
+        add("evaporation_mm", "evaporation needs area_curve (the water surface it evaporates from)")
     if res.installed_mw is not None:
         missing = [k for k in ("turbine_max_m3s", "efficiency", "head_curve") if getattr(res, k) is None]
         if missing:
@@ -153,6 +155,12 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
     elif res.energy_priority is not None:
         add("energy_priority", "energy_priority without energy_target_gwh")
     return problems
+
+
+def without_evaporation(basin: Basin) -> list[str]:
+    """Reservoirs that lose nothing to evaporation: no area_curve, or no (or all-zero)
+    evaporation_mm. Not a problem; `waterdesk validate` notes them once."""
+    return [r.id for r in basin.reservoirs if not r.area_curve or not any(r.evaporation_mm)]
 
 
 def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locator) -> list[Problem]:

@@ -14,17 +14,23 @@ def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
 
     Exits 2 if any file has a problem.
     """
+    from waterdesk.checks import without_evaporation
     from waterdesk.io.load import load_any
 
     problems = []
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
     for path in files:
         try:
-            load_any(path)
+            loaded = load_any(path)
         except InputError as err:
             problems += err.problems
             continue
         if not quiet:
             click.echo(f"{path}: ok")
+            basin = getattr(loaded, "basin", loaded)
+            dry = without_evaporation(basin)   # type: ignore[arg-type]
+            if dry:
+                click.echo(f"{path}: note: no evaporation (no area_curve or evaporation_mm) at "
+                           f"reservoir(s) {', '.join(dry)}")
     if problems:
         raise InputError(problems)

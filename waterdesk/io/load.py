@@ -84,6 +84,9 @@ def _build_basin(doc: TomlDocument, parsed: BasinFile) -> Basin:
 
 def _to_node(node: Any) -> Node:
     fields = node.model_dump()
+    if node.kind == "reservoir":     # no area curve or no depths: no evaporation (docs/FILES.md)
+        fields["area_curve"] = fields.get("area_curve") or ()
+        fields["evaporation_mm"] = fields.get("evaporation_mm") or (0.0,) * 12
     for key in ("area_curve", "head_curve"):
         if fields.get(key) is not None:
             fields[key] = tuple(tuple(p) for p in fields[key])

@@ -112,8 +112,12 @@ class ReservoirNode(_NodeBase):
     capacity_mcm: Annotated[float, Field(gt=0)]
     dead_storage_mcm: Annotated[float, Field(ge=0)] = 0.0
     initial_storage_mcm: Annotated[float, Field(ge=0)]
-    area_curve: Curve = Field(description="[[storage_mcm, area_km2], ...], storage increasing")
-    evaporation_mm: Twelve = Field(default_factory=lambda: [0.0] * 12)
+    area_curve: Curve | None = Field(
+        default=None, description="[[storage_mcm, area_km2], ...], storage increasing; "
+                                  "without it the reservoir has no evaporation")
+    evaporation_mm: Twelve | None = Field(
+        default=None, description="open-water evaporation in each calendar month [mm], Jan..Dec; "
+                                  "needs area_curve; without it, no evaporation")
     installed_mw: Annotated[float, Field(gt=0)] | None = None
     turbine_max_m3s: Annotated[float, Field(gt=0)] | None = None
     efficiency: Annotated[float, Field(gt=0, le=1)] | None = None
