@@ -3,7 +3,8 @@
 Each ``tests/data/invalid/<case>.toml`` is a basin or scenario file with one kind of
 mistake (or, for the ``many_problems*`` cases, several); ``<case>.expected`` holds the
 exact stderr lines of ``waterdesk validate tests/data/invalid/<case>.toml`` run from the
-repository root. Helper files the scenario cases refer to (valid basins, inflow CSVs)
+repository root (exit 2; exit 3 for the ``infeasible_*`` cases). The ``hostile_*`` cases
+are not TOML at all: a directory, a symlink loop, binary bytes, nesting hundreds deep. Helper files the scenario cases refer to (valid basins, inflow CSVs)
 live in ``tests/data/invalid/support/`` and are not cases.
 
 Where the current output is wrong or unclear, ``<case>.expected`` holds the output we
@@ -67,7 +68,8 @@ def test_invalid_case(case: str) -> None:
     expected = (INVALID / f"{case}.expected").read_text(encoding="utf-8").splitlines()
     result = validate(f"tests/data/invalid/{case}.toml")
     assert "Traceback" not in result.output
-    assert result.exit_code == 2, result.output
+    # infeasible_* cases: hard clauses no operation could meet, said before any solve (exit 3)
+    assert result.exit_code == (3 if case.startswith("infeasible_") else 2), result.output
     assert stderr_of(result).splitlines() == expected
 
 

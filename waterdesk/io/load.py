@@ -259,7 +259,24 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str
     return out[::-1], []
 
 
+def _not_a_scenario(doc: TomlDocument) -> Problem | None:
+    """A sweep or basin file given where a scenario is expected: say which command or
+    file to use instead."""
+    if "scenario" in doc.data:
+        return None
+    if "sweep" in doc.data:
+        return Problem(doc.path, doc.line("sweep"), "sweep",
+                       f"this is a sweep file, not a scenario: run it with `waterdesk batch {doc.path} -o DIR`")
+    if "basin" in doc.data:
+        return Problem(doc.path, doc.line("basin"), "basin",
+                       "this is a basin file, not a scenario: run a scenario whose [scenario].basin names it")
+    return None
+
+
 def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
+    wrong = _not_a_scenario(read_toml(path))
+    if wrong is not None:
+        raise InputError([wrong])
     doc, override_problems = apply_overrides(read_toml(path), overrides)
     if override_problems:
         raise InputError(override_problems)
@@ -347,8 +364,10 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
         raise InputError(problems)
     conflicts = physical_conflicts(scenario)
     if conflicts:
-        raise InfeasibleError("; ".join(f"hard clause {cid!r}: {why}" for cid, why in conflicts),
-                              clauses=[cid for cid, _ in conflicts])
+        index = {c.id: i for i, c in enumerate(scenario.clauses)}
+        said = [f'{path}:{doc.line("clause", index[cid]) or "?"}: clause "{cid}" (hard): {why}'
+                for cid, why in conflicts]
+        raise InfeasibleError("before any solve:\n" + "\n".join(said), clauses=[cid for cid, _ in conflicts])
     return scenario
 
 
@@ -367,6 +386,10 @@ def load_any(path: str | Path) -> Basin | Scenario:
     doc = read_toml(path)
     if "scenario" in doc.data:
         return load_scenario(path)
+    if "sweep" in doc.data and "basin" not in doc.data:
+        from waterdesk.io.sweep import load_sweep
+
+        return load_scenario(load_sweep(path).scenario)   # the sweep, then the scenario it varies
     return load_basin(path)
 
 

@@ -32,6 +32,11 @@ class TomlDocument:
     def line(self, *where: str | int) -> int | None:
         """Line of the deepest known prefix of `where` (1-based), or None."""
         key: Path_ = tuple(where)
+        if key and key not in self.lines:
+            # a table of tables ([[reachs]] is at ("reachs", 0)): the first line inside it
+            inside = [line for k, line in self.lines.items() if k[: len(key)] == key]
+            if inside:
+                return min(inside)
         while key:
             if key in self.lines:
                 return self.lines[key]
