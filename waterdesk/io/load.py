@@ -64,8 +64,15 @@ def _item_name(table: str, item: Any) -> str | None:
 
 
 def _schema_problems(doc: TomlDocument, model: type[Any], error: ValidationError) -> list[Problem]:
-    return [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
-            for loc, msg in validation_problems(model, doc.data, error)]
+    try:
+        return [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
+                for loc, msg in validation_problems(model, doc.data, error)]
+    except Exception:   # a shape the plain-words messages did not foresee: pydantic's own words
+        out = []
+        for err in error.errors():
+            loc = _clean(tuple(err["loc"]))
+            out.append(Problem(doc.path, doc.line(*loc), ".".join(map(str, loc)), str(err["msg"])))
+        return out
 
 
 def _locator(doc: TomlDocument) -> Locator:
@@ -134,7 +141,8 @@ def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | N
             nodes.append(_to_node(adapter.validate_python(item)))
         except ValidationError:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
-                kind = str(item["kind"]) if item.get("kind") in NODE_CLASSES else "junction"
+                kind = item["kind"] if isinstance(item.get("kind"), str) and item["kind"] in NODE_CLASSES \
+                    else "junction"
                 nodes.append(NODE_CLASSES[kind](id=item["id"], kind=kind, country=str(item.get("country", ""))))
                 placeholders.add(item["id"])
     reaches = []

@@ -361,6 +361,7 @@ def _unwrap(annotation: Any, value: Any) -> Any:
         if origin is list:
             return _unwrap(args[0], value[0] if isinstance(value, list) and value else None)
         kind = value.get("kind") if isinstance(value, dict) else None
+        kind = kind if isinstance(kind, str) else None
         if kind in NODE_MODELS:
             return NODE_MODELS[kind]
         if kind in CLAUSE_MODELS:
