@@ -120,3 +120,16 @@ def test_hostile_file(tmp_path: Path, make: object, expected: str) -> None:
     lines = stderr_of(result).splitlines()
     assert len(lines) == 1 and lines[0].endswith(expected), lines
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("case", ["five_problems_basin", "five_problems_scenario"])
+@pytest.mark.usefixtures("at_root")
+def test_five_different_problems_give_five_lines(case: str) -> None:
+    """A missing required key, a wrong type, an unknown key or table and cross-file
+    problems in one file: five lines, none hidden by another (issue 10, 'done when')."""
+    result = validate(f"tests/data/invalid/{case}.toml")
+    lines = stderr_of(result).splitlines()
+    assert result.exit_code == 2
+    assert len(lines) == 5, lines
+    assert len({line.split(":")[1] for line in lines}) == 5          # five different lines
+    assert any(line.endswith("required key is missing") for line in lines)

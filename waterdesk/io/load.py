@@ -112,7 +112,7 @@ def _assemble(doc: TomlDocument, info: BasinInfo, nodes: list[Node], reach_model
     )
     return Basin(name=info.name, countries=tuple(info.countries), nodes=tuple(nodes), reaches=reaches,
                  title=info.title, description=info.description, path=doc.path,
-                 inflows_path=(doc.path.parent / info.inflows))
+                 inflows_path=(doc.path.parent / info.inflows) if info.inflows else None)
 
 
 def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | None, frozenset[str]]:
@@ -129,9 +129,19 @@ def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | N
                 items[loc[1]].pop(loc[2], None)
         elif len(loc) >= 2 and loc[0] == "basin" and isinstance(data.get("basin"), dict):
             data["basin"].pop(loc[1], None)
+    nodes_data = data.get("node") if isinstance(data.get("node"), list) else []
     try:
         info = BasinInfo.model_validate(data.get("basin"))
     except ValidationError:
+        # a missing or bad [basin] key is one more problem: check the network without it
+        raw = data.get("basin") if isinstance(data.get("basin"), dict) else {}
+        countries = raw.get("countries") if isinstance(raw.get("countries"), list) else sorted(
+            {n["country"] for n in nodes_data if isinstance(n, dict) and isinstance(n.get("country"), str)})
+        info = BasinInfo.model_construct(
+            name=raw["name"] if isinstance(raw.get("name"), str) else "basin", title="", description="",
+            countries=[c for c in countries if isinstance(c, str)],
+            inflows=raw["inflows"] if isinstance(raw.get("inflows"), str) else "")
+    if not nodes_data:
         return None, frozenset()
     adapter: TypeAdapter[Any] = TypeAdapter(NodeModel)
     nodes: list[Node] = []
@@ -289,25 +299,17 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     if override_problems:
         raise InputError(override_problems)
     clause_problems: list[Problem] = []
+    period_known = True
     try:
         parsed = ScenarioFile.model_validate(doc.data)
     except ValidationError as err:
         problems = _schema_problems(doc, ScenarioFile, err)
-        # clauses that fail their schema are set aside so that the rest of the
-        # scenario (and the other clauses) can still be checked: every problem at once
-        bad = {loc[1] for loc in (tuple(e["loc"]) for e in err.errors())
-               if len(loc) >= 2 and loc[0] == "clause" and isinstance(loc[1], int)}
-        only_clauses = all(tuple(e["loc"])[:1] == ("clause",) and len(e["loc"]) >= 2 for e in err.errors())
-        if only_clauses and bad:
-            kept = [c for i, c in enumerate(doc.data.get("clause", [])) if i not in bad]
-            try:
-                parsed = ScenarioFile.model_validate({**doc.data, "clause": kept})
-            except ValidationError:
-                raise InputError(problems) from None
-            clause_problems = problems
-            clause_index = [i for i in range(len(doc.data.get("clause", []))) if i not in bad]
-            doc = _renumbered(doc, clause_index)
-        else:
+        # what failed its schema is set aside (a bad clause whole, a bad key alone) so that
+        # the rest of the scenario can still be checked against its basin: every problem at once
+        lenient, clause_index, period_known = _lenient_scenario(doc.data, err)
+        try:
+            parsed = ScenarioFile.model_validate(lenient)
+        except ValidationError:
             basin_ref = doc.data.get("scenario", {}).get("basin") if isinstance(doc.data.get("scenario"), dict) else None
             if isinstance(basin_ref, str) and file_problem(path.parent / basin_ref) is None:
                 try:
@@ -315,15 +317,17 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
                 except InputError as inner:
                     problems += inner.problems
             raise InputError(problems) from None
+        clause_problems = problems
+        doc = _renumbered(doc, clause_index)
     info = parsed.scenario
     basin_path = path.parent / info.basin
     why = file_problem(basin_path)
     if why is not None:
-        raise InputError([Problem(path, doc.line("scenario", "basin"), "scenario.basin",
+        raise InputError(clause_problems + [Problem(path, doc.line("scenario", "basin"), "scenario.basin",
                                   f"basin file {why}: {basin_path}")])
     basin_doc, basin, problems = _parse_basin(basin_path)
     if basin is None:
-        raise InputError(problems)
+        raise InputError(problems + clause_problems)
     if parsed.inflows.file:
         inflow_path = path.parent / parsed.inflows.file
         where = (path, doc.line("inflows", "file"), "inflows.file")
@@ -332,18 +336,18 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
         where = (basin_path, basin_doc.line("basin", "inflows"), "basin.inflows")
     ensemble, ensemble_problems = _ensemble(parsed.inflows, doc, path, basin, info.start)
     if ensemble_problems:
-        raise InputError(problems + ensemble_problems)
+        raise InputError(problems + ensemble_problems + clause_problems)
     if ensemble:
         data: InflowData | None = ensemble[0]
         inflow_path = Path(ensemble[0].source) if not parsed.inflows.generate else basin.inflows_path or Path()
     else:
         why = file_problem(inflow_path)
         if why is not None:
-            raise InputError(problems + [Problem(where[0], where[1], where[2], f"inflow file {why}: {inflow_path}")])
+            raise InputError(problems + clause_problems + [Problem(where[0], where[1], where[2], f"inflow file {why}: {inflow_path}")])
         data, inflow_problems = read_inflows(inflow_path, member=parsed.inflows.member,
                                              member_at=(path, doc.line("inflows", "member")))
         if inflow_problems:
-            raise InputError(problems + inflow_problems)
+            raise InputError(problems + inflow_problems + clause_problems)
     assert data is not None
     scale: float | tuple[float, ...] = parsed.inflows.scale if isinstance(parsed.inflows.scale, float) \
         else tuple(parsed.inflows.scale)
@@ -367,7 +371,11 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
     def locate(kind: str, ident: str | int, key: str | None) -> tuple[Path | str, int | None]:
         return (_locator(basin_doc) if kind in ("node", "reach") else scenario_locate)(kind, ident, key)
 
-    problems += validate_scenario(scenario, locate) + clause_problems
+    checked = validate_scenario(scenario, locate)
+    if not period_known:       # start or end failed their schema: no checks of a stand-in period
+        checked = [p for p in checked if p.where not in _PERIOD_CHECKS]
+    seen = {(p.line, p.where) for p in clause_problems}
+    problems += [p for p in checked if (p.line, p.where) not in seen] + clause_problems
     if problems:
         raise InputError(problems)
     conflicts = physical_conflicts(scenario)
@@ -377,6 +385,44 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
                 for cid, why in conflicts]
         raise InfeasibleError("before any solve:\n" + "\n".join(said), clauses=[cid for cid, _ in conflicts])
     return scenario
+
+
+#: problems of validate_scenario that need the real period
+_PERIOD_CHECKS = frozenset({"time", "scenario.start", "scenario.end", "scenario.horizon", "inflows.generate"})
+
+
+def _lenient_scenario(data: dict[str, Any], error: ValidationError) -> tuple[dict[str, Any], list[int], bool]:
+    """The scenario's data without what failed its schema: clauses that failed are left
+    out, other failing keys removed (their defaults apply); a missing or bad name, start
+    or end gets a stand-in. Returns the data, the kept clauses' original indices and
+    whether the period (start, end) is the file's own."""
+    out = copy.deepcopy(data)
+    bad_clauses: set[int] = set()
+    for err in error.errors():
+        loc = _clean(tuple(err["loc"]))
+        if len(loc) >= 2 and loc[0] == "clause" and isinstance(loc[1], int):
+            bad_clauses.add(loc[1])
+        elif err["type"] == "missing" or not loc:
+            continue
+        elif len(loc) == 1:
+            out.pop(loc[0], None) if isinstance(loc[0], str) else None
+        elif isinstance(out.get(loc[0]), dict):
+            out[loc[0]].pop(loc[1], None)
+        else:
+            out.pop(loc[0], None)
+    clauses = out.get("clause") if isinstance(out.get("clause"), list) else []
+    kept = [i for i in range(len(clauses)) if i not in bad_clauses]
+    if "clause" in out:
+        out["clause"] = [clauses[i] for i in kept]
+    info = out.get("scenario")
+    period_known = True
+    if isinstance(info, dict):
+        info.setdefault("name", "scenario")
+        if "start" not in info or "end" not in info:
+            period_known = False
+            info["start"], info["end"] = "2000-01-01", "2000-12-31"   # stand-ins, not checked
+            info["timestep"] = "month"
+    return out, kept, period_known
 
 
 def _renumbered(doc: TomlDocument, kept: list[int]) -> TomlDocument:
