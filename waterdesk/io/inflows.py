@@ -279,7 +279,9 @@ def _check_values(path: Path, data: InflowData) -> list[Problem]:
     from waterdesk.calendar import make_steps
 
     problems = []
-    line = lambda row: csv_line(data.source, row)  # noqa: E731
+    def line(row: int) -> int | None:
+        return csv_line(data.source, row)
+
     days = data.start.astype("datetime64[D]")
     order_ok = True
     first_row: dict[np.datetime64, int] = {}

@@ -129,13 +129,13 @@ def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | N
                 items[loc[1]].pop(loc[2], None)
         elif len(loc) >= 2 and loc[0] == "basin" and isinstance(data.get("basin"), dict):
             data["basin"].pop(loc[1], None)
-    nodes_data = data.get("node") if isinstance(data.get("node"), list) else []
+    nodes_data: list[Any] = data["node"] if isinstance(data.get("node"), list) else []
     try:
         info = BasinInfo.model_validate(data.get("basin"))
     except ValidationError:
         # a missing or bad [basin] key is one more problem: check the network without it
-        raw = data.get("basin") if isinstance(data.get("basin"), dict) else {}
-        countries = raw.get("countries") if isinstance(raw.get("countries"), list) else sorted(
+        raw: dict[str, Any] = data["basin"] if isinstance(data.get("basin"), dict) else {}
+        countries: list[Any] = raw["countries"] if isinstance(raw.get("countries"), list) else sorted(
             {n["country"] for n in nodes_data if isinstance(n, dict) and isinstance(n.get("country"), str)})
         info = BasinInfo.model_construct(
             name=raw["name"] if isinstance(raw.get("name"), str) else "basin", title="", description="",
@@ -410,7 +410,7 @@ def _lenient_scenario(data: dict[str, Any], error: ValidationError) -> tuple[dic
             out[loc[0]].pop(loc[1], None)
         else:
             out.pop(loc[0], None)
-    clauses = out.get("clause") if isinstance(out.get("clause"), list) else []
+    clauses: list[Any] = out["clause"] if isinstance(out.get("clause"), list) else []
     kept = [i for i in range(len(clauses)) if i not in bad_clauses]
     if "clause" in out:
         out["clause"] = [clauses[i] for i in kept]

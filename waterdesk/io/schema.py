@@ -27,7 +27,9 @@ def _iso_date(value: Any) -> Any:
         value = value.date()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+    if not isinstance(value, str):
+        raise ValueError(f"must be a date YYYY-MM-DD, got {toml_repr(value)}")
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
             dt.date.fromisoformat(value)
         except ValueError:

@@ -189,8 +189,7 @@ def read_toml(path: str | Path) -> TomlDocument:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise InputError([Problem(path, line, "", f"not UTF-8 text ({err.reason} at byte {err.start}); "
+        raise InputError([Problem(path, raw[: err.start].count(b"\n") + 1, "", f"not UTF-8 text ({err.reason} at byte {err.start}); "
                                                   "basin and scenario files are TOML text")]) from None
     deep = _too_deep(text)
     if deep is not None:
@@ -200,7 +199,7 @@ def read_toml(path: str | Path) -> TomlDocument:
     except RecursionError:
         raise InputError([Problem(path, None, "", f"arrays or tables nested more than {MAX_DEPTH} deep")]) from None
     except tomllib.TOMLDecodeError as err:
-        line = getattr(err, "lineno", None)
+        line: int | None = getattr(err, "lineno", None)
         message = str(err)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         if match:
