@@ -172,17 +172,26 @@ def load_sweep(path: str | Path) -> "Sweep":
     return _load(path)
 
 
-def validate(paths: "Sequence[str | Path] | str | Path") -> list[Problem]:
+def validate(paths: "Sequence[str | Path] | str | Path",
+             notes: "list[str] | None" = None) -> list[Problem]:
     """Every problem of basin or scenario files (an empty list when all are good); the
-    same checks as `load_scenario`, which raises them instead."""
+    same checks as `load_scenario`, which raises them instead. ``notes``, when given, gets
+    one line per good file that deserves a word without being wrong (reservoirs without
+    evaporation)."""
+    from waterdesk.checks import without_evaporation
     from waterdesk.pipeline import load_any
 
     problems: list[Problem] = []
     for path in [paths] if isinstance(paths, (str, Path)) else paths:
         try:
-            load_any(path)
+            loaded = load_any(path)
         except InputError as err:
             problems += err.problems
+            continue
+        dry = without_evaporation(getattr(loaded, "basin", loaded))
+        if dry and notes is not None:
+            notes.append(f"{path}: note: no evaporation (no area_curve or evaporation_mm) at "
+                         f"reservoir(s) {', '.join(dry)}")
     return problems
 
 

@@ -125,7 +125,7 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
     if res.initial_storage_mcm > res.capacity_mcm:
         add("initial_storage_mcm", f"must be <= capacity_mcm ({res.capacity_mcm}), got {res.initial_storage_mcm}")
     for key, curve in (("area_curve", res.area_curve), ("head_curve", res.head_curve)):
-        if curve is None:
+        if not curve:
             continue
         s = [p[0] for p in curve]
         y = [p[1] for p in curve]
@@ -138,6 +138,8 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
             add(key, "values must be >= 0")
         if s[-1] < res.capacity_mcm:
             add(key, f"must reach capacity_mcm ({res.capacity_mcm}), ends at {s[-1]}")
+    if any(res.evaporation_mm) and not res.area_curve:
+        add("evaporation_mm", "evaporation needs area_curve (the water surface it evaporates from)")
     if res.installed_mw is not None:
         missing = [k for k in ("turbine_max_m3s", "efficiency", "head_curve") if getattr(res, k) is None]
         if missing:
@@ -153,6 +155,12 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
     elif res.energy_priority is not None:
         add("energy_priority", "energy_priority without energy_target_gwh")
     return problems
+
+
+def without_evaporation(basin: Basin) -> list[str]:
+    """Reservoirs that lose nothing to evaporation: no area_curve, or no (or all-zero)
+    evaporation_mm. Not a problem; `waterdesk validate` notes them once."""
+    return [r.id for r in basin.reservoirs if not r.area_curve or not any(r.evaporation_mm)]
 
 
 def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locator) -> list[Problem]:
@@ -218,14 +226,29 @@ def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locato
 
 
 def inflow_coverage(basin: Basin, data: InflowData) -> list[Problem]:
-    """Every inflow node of the basin has a series in the inflow data."""
+    """Every inflow node of the basin has a series in the inflow data, and every series
+    (CSV column, NetCDF ``node`` entry) is one of the basin's inflow nodes."""
+    from waterdesk.io.inflows import csv_line
+
     inflow_ids = [n.id for n in basin.nodes if n.kind == "inflow"]
+    line = csv_line(data.source)
+    problems = []
     missing = [n for n in inflow_ids if n not in data.node]
-    if not missing:
-        return []
-    have = ", ".join(data.node) if data.node else "none"
-    return [Problem(data.source, None, "inflow",
-                    f"no series for inflow node(s) {', '.join(missing)} (the file has: {have})")]
+    if missing:
+        have = ", ".join(data.node) if data.node else "none"
+        problems.append(Problem(data.source, line, "inflow",
+                                f"no series for inflow node(s) {', '.join(missing)} (the file has: {have})"))
+    entry = "column" if line is not None else "node entry"
+    others = {n.id: n.kind for n in basin.nodes}
+    for name in data.node:
+        if name in inflow_ids:
+            continue
+        if name in others:
+            why = f"is a {others[name]} node, not an inflow node"
+        else:
+            why = f"matches no inflow node of the basin (its water would be ignored){_closest(name, set(inflow_ids))}"
+        problems.append(Problem(data.source, line, f"inflow[{name}]", f"{entry} {name!r} {why}"))
+    return problems
 
 
 def _horizon_ok(horizon: str | int | None) -> bool:

@@ -148,7 +148,7 @@ hard = true
     for args in (["validate", str(path)], ["run", str(path), "-o", str(tmp_path / "o.nc")]):
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 3, res.output
-        assert "'absurd'" in res.stderr and "more than all the water" in res.stderr
+        assert f'{path}:' in res.stderr and 'clause "absurd" (hard)' in res.stderr and "more than all the water" in res.stderr
     assert not (tmp_path / "o.nc").exists()
 
 

@@ -3,7 +3,8 @@
 Each ``tests/data/invalid/<case>.toml`` is a basin or scenario file with one kind of
 mistake (or, for the ``many_problems*`` cases, several); ``<case>.expected`` holds the
 exact stderr lines of ``waterdesk validate tests/data/invalid/<case>.toml`` run from the
-repository root. Helper files the scenario cases refer to (valid basins, inflow CSVs)
+repository root (exit 2; exit 3 for the ``infeasible_*`` cases). The ``hostile_*`` cases
+are not TOML at all: a directory, a symlink loop, binary bytes, nesting hundreds deep. Helper files the scenario cases refer to (valid basins, inflow CSVs)
 live in ``tests/data/invalid/support/`` and are not cases.
 
 Where the current output is wrong or unclear, ``<case>.expected`` holds the output we
@@ -67,7 +68,8 @@ def test_invalid_case(case: str) -> None:
     expected = (INVALID / f"{case}.expected").read_text(encoding="utf-8").splitlines()
     result = validate(f"tests/data/invalid/{case}.toml")
     assert "Traceback" not in result.output
-    assert result.exit_code == 2, result.output
+    # infeasible_* cases: hard clauses no operation could meet, said before any solve (exit 3)
+    assert result.exit_code == (3 if case.startswith("infeasible_") else 2), result.output
     assert stderr_of(result).splitlines() == expected
 
 
@@ -99,3 +101,35 @@ def test_problems_of_several_files_are_listed_together() -> None:
     assert result.exit_code == 2, result.output
     assert stderr_of(result).splitlines() == expected
     assert f"{good}: ok" in result.output
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda p: p.write_bytes(b"# big\n" + b"x = 1\n" * 900_000), "file too large: 5.1 MiB (at most 4 MiB)"),
+    (lambda p: None, "file not found"),
+    (lambda p: p.write_text("a = " + "{b = " * 5000 + "1" + "}" * 5000 + "\n"),
+     "arrays or tables nested more than 16 deep"),
+])
+def test_hostile_file(tmp_path: Path, make: object, expected: str) -> None:
+    """Huge, missing and deeply nested files: one line, exit 2, no traceback (the
+    stored cases cover binary, directory, symlink loop and nesting by headers)."""
+
+    path = tmp_path / "hostile.toml"
+    make(path)  # type: ignore[operator]
+    result = validate(str(path))
+    assert result.exit_code == 2, result.output
+    lines = stderr_of(result).splitlines()
+    assert len(lines) == 1 and lines[0].endswith(expected), lines
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("case", ["five_problems_basin", "five_problems_scenario"])
+@pytest.mark.usefixtures("at_root")
+def test_five_different_problems_give_five_lines(case: str) -> None:
+    """A missing required key, a wrong type, an unknown key or table and cross-file
+    problems in one file: five lines, none hidden by another (issue 10, 'done when')."""
+    result = validate(f"tests/data/invalid/{case}.toml")
+    lines = stderr_of(result).splitlines()
+    assert result.exit_code == 2
+    assert len(lines) == 5, lines
+    assert len({line.split(":")[1] for line in lines}) == 5          # five different lines
+    assert any(line.endswith("required key is missing") for line in lines)

@@ -49,3 +49,62 @@ def test_wrong_units_are_a_problem(tmp_path):
     da.to_dataset(name="inflow").to_netcdf(path)
     data, problems = read_inflows(path)
     assert data is None and problems[0].message == "must be 'm3 s-1', got 'l s-1'"
+
+
+# ------------------------------------------------------------ inflow files checked as data
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from waterdesk.cli.main import cli  # noqa: E402
+from waterdesk.io.inflows import inflow_dataset, write_inflows  # noqa: E402
+
+SUPPORT = Path(__file__).resolve().parents[1] / "data" / "invalid" / "support"
+MONTHS = np.array([f"{y}-{m:02d}-01" for y in (2000, 2001) for m in range(1, 13)], dtype="datetime64[D]")
+
+
+def _inflow_file(folder: Path, kind: str, suffix: str) -> Path:
+    """The 24 months of mini.basin.toml's inflow node 'up', with one month missing
+    (kind 'gap') or with a column for a node the basin does not have ('extra')."""
+    times, flows, nodes = MONTHS, np.arange(11.0, 35.0)[:, None], ["up"]
+    if kind == "gap":
+        times, flows = np.delete(times, 5), np.delete(flows, 5, axis=0)      # no 2000-06-01
+    else:
+        flows, nodes = np.hstack([flows, flows]), ["up", "upp"]
+    path = folder / f"in.{suffix}"
+    if suffix == "nc":
+        write_inflows(inflow_dataset(flows, times.astype("datetime64[ns]"), nodes), path)
+    else:
+        rows = ["time," + ",".join(nodes)] + [f"{t}," + ",".join(f"{v:g}" for v in row)
+                                               for t, row in zip(times, flows)]
+        path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("suffix", ["csv", "nc"])
+@pytest.mark.parametrize("kind, expected", [
+    ("gap", "time: gap in the monthly series: 1 period(s) missing: 2000-06-01"),
+    ("extra", "inflow[upp]: {entry} 'upp' matches no inflow node of the basin "
+              "(its water would be ignored); did you mean 'up'?"),
+])
+def test_gap_or_extra_column_is_refused_by_run(tmp_path: Path, suffix: str, kind: str, expected: str) -> None:
+    """An inflow file with a missing month or an unknown column is refused by `run` (exit 2,
+    one line naming the file and, for CSV, the line) and nothing is written -- before, a
+    missing month silently took the previous month's flow and an extra column was ignored."""
+    for name in ("mini.basin.toml", "mini.inflows.csv"):
+        shutil.copy(SUPPORT / name, tmp_path / name)
+    inflows = _inflow_file(tmp_path, kind, suffix)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[scenario]\nname = "s"\nbasin = "mini.basin.toml"\nstart = "2000-01-01"\n'
+                        f'end = "2001-12-31"\n\n[inflows]\nfile = "{inflows.name}"\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    result = CliRunner().invoke(cli, ["run", str(scenario), "-o", str(out / "r.nc")])
+    assert result.exit_code == 2, result.output
+    line = {("gap", "csv"): ":7", ("extra", "csv"): ":1"}.get((kind, suffix), "")
+    entry = "column" if suffix == "csv" else "node entry"
+    assert result.output.strip() == f"{inflows}{line}: " + expected.format(entry=entry)
+    assert list(out.iterdir()) == []

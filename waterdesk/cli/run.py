@@ -27,7 +27,7 @@ def _output_path(scenario: "Scenario", output: str | None, several: bool) -> Pat
 
 
 @click.command()
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path())
 @_options.output
 @_options.quiet
 @click.pass_context

@@ -12,14 +12,18 @@ import waterdesk as wd
 def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Check basin or scenario FILES; print every problem as file:line: where: message.
 
-    Exits 2 if any file has a problem.
+    Exits 2 if any file has a problem. A good file is said to be ok, with a note where it
+    deserves one (reservoirs without evaporation).
     """
     problems = []
     quiet = bool((ctx.find_root().obj or {}).get("quiet"))
     for path in files:
-        found = wd.validate([path])
+        notes: list[str] = []
+        found = wd.validate([path], notes=notes)
         problems += found
         if not found and not quiet:
             click.echo(f"{path}: ok")
+            for note in notes:
+                click.echo(note)
     if problems:
         raise wd.InputError(problems)

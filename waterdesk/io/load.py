@@ -19,7 +19,7 @@ from waterdesk.io.overrides import annotate, apply_overrides, overrides_digest
 from waterdesk.io.schema import BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
 from waterdesk.io.schema import Node as NodeModel
 from waterdesk.io.schema import Reach as ReachModel
-from waterdesk.io.toml import TomlDocument, read_toml
+from waterdesk.io.toml import TomlDocument, file_problem, read_toml
 from waterdesk.model.basin import NODE_CLASSES, Basin, Node, Reach
 from waterdesk.model.clauses import from_fields as clause_from_fields
 from waterdesk.model.scenario import InflowData, Scenario
@@ -64,8 +64,15 @@ def _item_name(table: str, item: Any) -> str | None:
 
 
 def _schema_problems(doc: TomlDocument, model: type[Any], error: ValidationError) -> list[Problem]:
-    return [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
-            for loc, msg in validation_problems(model, doc.data, error)]
+    try:
+        return [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
+                for loc, msg in validation_problems(model, doc.data, error)]
+    except Exception:   # a shape the plain-words messages did not foresee: pydantic's own words
+        out = []
+        for err in error.errors():
+            loc = _clean(tuple(err["loc"]))
+            out.append(Problem(doc.path, doc.line(*loc), ".".join(map(str, loc)), str(err["msg"])))
+        return out
 
 
 def _locator(doc: TomlDocument) -> Locator:
@@ -84,6 +91,9 @@ def _build_basin(doc: TomlDocument, parsed: BasinFile) -> Basin:
 
 def _to_node(node: Any) -> Node:
     fields = node.model_dump()
+    if node.kind == "reservoir":     # no area curve or no depths: no evaporation (docs/FILES.md)
+        fields["area_curve"] = fields.get("area_curve") or ()
+        fields["evaporation_mm"] = fields.get("evaporation_mm") or (0.0,) * 12
     for key in ("area_curve", "head_curve"):
         if fields.get(key) is not None:
             fields[key] = tuple(tuple(p) for p in fields[key])
@@ -102,7 +112,7 @@ def _assemble(doc: TomlDocument, info: BasinInfo, nodes: list[Node], reach_model
     )
     return Basin(name=info.name, countries=tuple(info.countries), nodes=tuple(nodes), reaches=reaches,
                  title=info.title, description=info.description, path=doc.path,
-                 inflows_path=(doc.path.parent / info.inflows))
+                 inflows_path=(doc.path.parent / info.inflows) if info.inflows else None)
 
 
 def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | None, frozenset[str]]:
@@ -119,9 +129,19 @@ def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | N
                 items[loc[1]].pop(loc[2], None)
         elif len(loc) >= 2 and loc[0] == "basin" and isinstance(data.get("basin"), dict):
             data["basin"].pop(loc[1], None)
+    nodes_data: list[Any] = data["node"] if isinstance(data.get("node"), list) else []
     try:
         info = BasinInfo.model_validate(data.get("basin"))
     except ValidationError:
+        # a missing or bad [basin] key is one more problem: check the network without it
+        raw: dict[str, Any] = data["basin"] if isinstance(data.get("basin"), dict) else {}
+        countries: list[Any] = raw["countries"] if isinstance(raw.get("countries"), list) else sorted(
+            {n["country"] for n in nodes_data if isinstance(n, dict) and isinstance(n.get("country"), str)})
+        info = BasinInfo.model_construct(
+            name=raw["name"] if isinstance(raw.get("name"), str) else "basin", title="", description="",
+            countries=[c for c in countries if isinstance(c, str)],
+            inflows=raw["inflows"] if isinstance(raw.get("inflows"), str) else "")
+    if not nodes_data:
         return None, frozenset()
     adapter: TypeAdapter[Any] = TypeAdapter(NodeModel)
     nodes: list[Node] = []
@@ -131,7 +151,8 @@ def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | N
             nodes.append(_to_node(adapter.validate_python(item)))
         except ValidationError:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
-                kind = str(item["kind"]) if item.get("kind") in NODE_CLASSES else "junction"
+                kind = item["kind"] if isinstance(item.get("kind"), str) and item["kind"] in NODE_CLASSES \
+                    else "junction"
                 nodes.append(NODE_CLASSES[kind](id=item["id"], kind=kind, country=str(item.get("country", ""))))
                 placeholders.add(item["id"])
     reaches = []
@@ -170,13 +191,15 @@ def load_basin(path: str | Path) -> Basin:
     """
     doc, basin, problems = _parse_basin(Path(path))
     if basin is not None and basin.inflows_path is not None:
-        data, inflow_problems = read_inflows(basin.inflows_path)
-        if not basin.inflows_path.exists():
-            inflow_problems = [Problem(doc.path, doc.line("basin", "inflows"), "basin.inflows",
-                                       f"inflow file not found: {basin.inflows_path}")]
-        problems += inflow_problems
-        if data is not None:
-            problems += inflow_coverage(basin, data)
+        why = file_problem(basin.inflows_path)
+        if why is not None:
+            problems.append(Problem(doc.path, doc.line("basin", "inflows"), "basin.inflows",
+                                    f"inflow file {why}: {basin.inflows_path}"))
+        else:
+            data, inflow_problems = read_inflows(basin.inflows_path)
+            problems += inflow_problems
+            if data is not None:
+                problems += inflow_coverage(basin, data)
     if problems or basin is None:
         raise InputError(problems)
     return basin
@@ -250,9 +273,10 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str, gene
         label = f"generated (years={g.years}, members={g.members}, seed={g.seed}) from {source}"
         return [InflowData(nodes, starts, ends, values[m], source=label) for m in range(g.members)], []
     file = path.parent / inflows.file if inflows.file else basin.inflows_path or Path()
-    if not file.exists():
+    why = file_problem(file)
+    if why is not None:
         return [], [Problem(path, doc.line("inflows", "file") or line, "inflows.file",
-                            f"inflow file not found: {file}")]
+                            f"inflow file {why}: {file}")]
     out: list[InflowData] = []
     for m in reversed(range(inflows.members)):      # the last first: out of range is said at once
         data, problems = read_inflows(file, member=m, member_at=(path, line))
@@ -264,45 +288,57 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str, gene
     return out[::-1], []
 
 
+def _not_a_scenario(doc: TomlDocument) -> Problem | None:
+    """A sweep or basin file given where a scenario is expected: say which command or
+    file to use instead."""
+    if "scenario" in doc.data:
+        return None
+    if "sweep" in doc.data:
+        return Problem(doc.path, doc.line("sweep"), "sweep",
+                       f"this is a sweep file, not a scenario: run it with `waterdesk batch {doc.path} -o DIR`")
+    if "basin" in doc.data:
+        return Problem(doc.path, doc.line("basin"), "basin",
+                       "this is a basin file, not a scenario: run a scenario whose [scenario].basin names it")
+    return None
+
+
 def _load_scenario(path: Path, overrides: Mapping[str, Any] | None, generator: Generator | None) -> Scenario:
+    wrong = _not_a_scenario(read_toml(path))
+    if wrong is not None:
+        raise InputError([wrong])
     doc, override_problems = apply_overrides(read_toml(path), overrides)
     if override_problems:
         raise InputError(override_problems)
     clause_problems: list[Problem] = []
+    period_known = True
     try:
         parsed = ScenarioFile.model_validate(doc.data)
     except ValidationError as err:
         problems = _schema_problems(doc, ScenarioFile, err)
-        # clauses that fail their schema are set aside so that the rest of the
-        # scenario (and the other clauses) can still be checked: every problem at once
-        bad = {loc[1] for loc in (tuple(e["loc"]) for e in err.errors())
-               if len(loc) >= 2 and loc[0] == "clause" and isinstance(loc[1], int)}
-        only_clauses = all(tuple(e["loc"])[:1] == ("clause",) and len(e["loc"]) >= 2 for e in err.errors())
-        if only_clauses and bad:
-            kept = [c for i, c in enumerate(doc.data.get("clause", [])) if i not in bad]
-            try:
-                parsed = ScenarioFile.model_validate({**doc.data, "clause": kept})
-            except ValidationError:
-                raise InputError(problems) from None
-            clause_problems = problems
-            clause_index = [i for i in range(len(doc.data.get("clause", []))) if i not in bad]
-            doc = _renumbered(doc, clause_index)
-        else:
+        # what failed its schema is set aside (a bad clause whole, a bad key alone) so that
+        # the rest of the scenario can still be checked against its basin: every problem at once
+        lenient, clause_index, period_known = _lenient_scenario(doc.data, err)
+        try:
+            parsed = ScenarioFile.model_validate(lenient)
+        except ValidationError:
             basin_ref = doc.data.get("scenario", {}).get("basin") if isinstance(doc.data.get("scenario"), dict) else None
-            if isinstance(basin_ref, str) and (path.parent / basin_ref).exists():
+            if isinstance(basin_ref, str) and file_problem(path.parent / basin_ref) is None:
                 try:
                     problems += _parse_basin(path.parent / basin_ref)[2]
                 except InputError as inner:
                     problems += inner.problems
             raise InputError(problems) from None
+        clause_problems = problems
+        doc = _renumbered(doc, clause_index)
     info = parsed.scenario
     basin_path = path.parent / info.basin
-    if not basin_path.exists():
-        raise InputError([Problem(path, doc.line("scenario", "basin"), "scenario.basin",
-                                  f"basin file not found: {basin_path}")])
+    why = file_problem(basin_path)
+    if why is not None:
+        raise InputError(clause_problems + [Problem(path, doc.line("scenario", "basin"), "scenario.basin",
+                                  f"basin file {why}: {basin_path}")])
     basin_doc, basin, problems = _parse_basin(basin_path)
     if basin is None:
-        raise InputError(problems)
+        raise InputError(problems + clause_problems)
     if parsed.inflows.file:
         inflow_path = path.parent / parsed.inflows.file
         where = (path, doc.line("inflows", "file"), "inflows.file")
@@ -311,17 +347,18 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None, generator: G
         where = (basin_path, basin_doc.line("basin", "inflows"), "basin.inflows")
     ensemble, ensemble_problems = _ensemble(parsed.inflows, doc, path, basin, info.start, generator)
     if ensemble_problems:
-        raise InputError(problems + ensemble_problems)
+        raise InputError(problems + ensemble_problems + clause_problems)
     if ensemble:
         data: InflowData | None = ensemble[0]
         inflow_path = Path(ensemble[0].source) if not parsed.inflows.generate else basin.inflows_path or Path()
     else:
+        why = file_problem(inflow_path)
+        if why is not None:
+            raise InputError(problems + clause_problems + [Problem(where[0], where[1], where[2], f"inflow file {why}: {inflow_path}")])
         data, inflow_problems = read_inflows(inflow_path, member=parsed.inflows.member,
                                              member_at=(path, doc.line("inflows", "member")))
         if inflow_problems:
-            if not inflow_path.exists():
-                inflow_problems = [Problem(where[0], where[1], where[2], f"inflow file not found: {inflow_path}")]
-            raise InputError(problems + inflow_problems)
+            raise InputError(problems + inflow_problems + clause_problems)
     assert data is not None
     scale: float | tuple[float, ...] = parsed.inflows.scale if isinstance(parsed.inflows.scale, float) \
         else tuple(parsed.inflows.scale)
@@ -345,14 +382,58 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None, generator: G
     def locate(kind: str, ident: str | int, key: str | None) -> tuple[Path | str, int | None]:
         return (_locator(basin_doc) if kind in ("node", "reach") else scenario_locate)(kind, ident, key)
 
-    problems += validate_scenario(scenario, locate) + clause_problems
+    checked = validate_scenario(scenario, locate)
+    if not period_known:       # start or end failed their schema: no checks of a stand-in period
+        checked = [p for p in checked if p.where not in _PERIOD_CHECKS]
+    seen = {(p.line, p.where) for p in clause_problems}
+    problems += [p for p in checked if (p.line, p.where) not in seen] + clause_problems
     if problems:
         raise InputError(problems)
     conflicts = physical_conflicts(scenario)
     if conflicts:
-        raise InfeasibleError("; ".join(f"hard clause {cid!r}: {why}" for cid, why in conflicts),
-                              clauses=[cid for cid, _ in conflicts])
+        index = {c.id: i for i, c in enumerate(scenario.clauses)}
+        said = [f'{path}:{doc.line("clause", index[cid]) or "?"}: clause "{cid}" (hard): {why}'
+                for cid, why in conflicts]
+        raise InfeasibleError("before any solve:\n" + "\n".join(said), clauses=[cid for cid, _ in conflicts])
     return scenario
+
+
+#: problems of validate_scenario that need the real period
+_PERIOD_CHECKS = frozenset({"time", "scenario.start", "scenario.end", "scenario.horizon", "inflows.generate"})
+
+
+def _lenient_scenario(data: dict[str, Any], error: ValidationError) -> tuple[dict[str, Any], list[int], bool]:
+    """The scenario's data without what failed its schema: clauses that failed are left
+    out, other failing keys removed (their defaults apply); a missing or bad name, start
+    or end gets a stand-in. Returns the data, the kept clauses' original indices and
+    whether the period (start, end) is the file's own."""
+    out = copy.deepcopy(data)
+    bad_clauses: set[int] = set()
+    for err in error.errors():
+        loc = _clean(tuple(err["loc"]))
+        if len(loc) >= 2 and loc[0] == "clause" and isinstance(loc[1], int):
+            bad_clauses.add(loc[1])
+        elif err["type"] == "missing" or not loc:
+            continue
+        elif len(loc) == 1:
+            out.pop(loc[0], None) if isinstance(loc[0], str) else None
+        elif isinstance(out.get(loc[0]), dict):
+            out[loc[0]].pop(loc[1], None)
+        else:
+            out.pop(loc[0], None)
+    clauses: list[Any] = out["clause"] if isinstance(out.get("clause"), list) else []
+    kept = [i for i in range(len(clauses)) if i not in bad_clauses]
+    if "clause" in out:
+        out["clause"] = [clauses[i] for i in kept]
+    info = out.get("scenario")
+    period_known = True
+    if isinstance(info, dict):
+        info.setdefault("name", "scenario")
+        if "start" not in info or "end" not in info:
+            period_known = False
+            info["start"], info["end"] = "2000-01-01", "2000-12-31"   # stand-ins, not checked
+            info["timestep"] = "month"
+    return out, kept, period_known
 
 
 def _renumbered(doc: TomlDocument, kept: list[int]) -> TomlDocument:
@@ -370,6 +451,10 @@ def load_any(path: str | Path, generator: Generator | None = None) -> Basin | Sc
     doc = read_toml(path)
     if "scenario" in doc.data:
         return load_scenario(path, generator=generator)
+    if "sweep" in doc.data and "basin" not in doc.data:
+        from waterdesk.io.sweep import load_sweep
+
+        return load_scenario(load_sweep(path).scenario, generator=generator)   # the sweep, then the scenario it varies
     return load_basin(path)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from waterdesk.units import SUFFIX_UNITS
 
@@ -27,7 +27,9 @@ def _iso_date(value: Any) -> Any:
         value = value.date()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+    if not isinstance(value, str):
+        raise ValueError(f"must be a date YYYY-MM-DD, got {toml_repr(value)}")
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
         try:
             dt.date.fromisoformat(value)
         except ValueError:
@@ -38,8 +40,43 @@ def _iso_date(value: Any) -> Any:
 IsoDate = Annotated[str, BeforeValidator(_iso_date), Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class TooBig:
+    """Stands in for an integer beyond 64 bits, so that no type accepts it and the
+    message names the key (see `_Strict`)."""
+
+    def __init__(self, value: int):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return str(self.value)
+
+
+def _mark_too_big(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if INT64_MIN <= value <= INT64_MAX else TooBig(value)
+    if depth < 64 and isinstance(value, list):
+        return [_mark_too_big(v, depth + 1) for v in value]
+    if depth < 64 and isinstance(value, dict) and depth > 0:
+        return {k: _mark_too_big(v, depth + 1) for k, v in value.items()}
+    return value
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Base of every file model: unknown keys are refused, and types are strict -- a
+    bool is not a number, a string is not a number or a bool, numbers are finite and
+    integers fit 64 bits. Keys added by subclasses inherit all of this."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers_fit_64_bits(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: _mark_too_big(v, 1) for k, v in data.items()}
+        return data
 
 
 class BasinInfo(_Strict):
@@ -77,8 +114,12 @@ class ReservoirNode(_NodeBase):
     capacity_mcm: Annotated[float, Field(gt=0)]
     dead_storage_mcm: Annotated[float, Field(ge=0)] = 0.0
     initial_storage_mcm: Annotated[float, Field(ge=0)]
-    area_curve: Curve = Field(description="[[storage_mcm, area_km2], ...], storage increasing")
-    evaporation_mm: Twelve = Field(default_factory=lambda: [0.0] * 12)
+    area_curve: Curve | None = Field(
+        default=None, description="[[storage_mcm, area_km2], ...], storage increasing; "
+                                  "without it the reservoir has no evaporation")
+    evaporation_mm: Twelve | None = Field(
+        default=None, description="open-water evaporation in each calendar month [mm], Jan..Dec; "
+                                  "needs area_curve; without it, no evaporation")
     installed_mw: Annotated[float, Field(gt=0)] | None = None
     turbine_max_m3s: Annotated[float, Field(gt=0)] | None = None
     efficiency: Annotated[float, Field(gt=0, le=1)] | None = None
@@ -115,7 +156,7 @@ NODE_MODELS: dict[str, type[_NodeBase]] = {
 
 
 class Reach(_Strict):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)
     id: NodeId | None = None
     from_: NodeId = Field(alias="from")
     to: NodeId
@@ -322,6 +363,7 @@ def _unwrap(annotation: Any, value: Any) -> Any:
         if origin is list:
             return _unwrap(args[0], value[0] if isinstance(value, list) and value else None)
         kind = value.get("kind") if isinstance(value, dict) else None
+        kind = kind if isinstance(kind, str) else None
         if kind in NODE_MODELS:
             return NODE_MODELS[kind]
         if kind in CLAUSE_MODELS:
@@ -337,6 +379,8 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
     kind = err["type"]
     ctx = err.get("ctx", {})
     got = err.get("input")
+    if isinstance(got, TooBig):
+        return f"must fit in 64 bits (-2^63 .. 2^63-1), got {got.value}"
     if kind == "extra_forbidden":
         key = str(err["loc"][-1])
         close = _closest_key(key, known)
@@ -352,7 +396,7 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
               "less_than_equal": "<="}[kind]
         bound = ctx.get({"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt",
                          "less_than_equal": "le"}[kind])
-        return f"must be {op} {bound:g}, got {got!r}"
+        return f"must be {op} {bound:g}, got {toml_repr(got)}"
     if kind in ("too_short", "too_long"):
         limit = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
         size = len(got) if isinstance(got, (list, tuple, str, dict)) else ctx.get("actual_length")
@@ -366,7 +410,7 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
         choices = [o.strip().strip("'") for o in allowed.replace(" or ", ", ").split(",")]
         similar = difflib.get_close_matches(str(got), choices, n=1, cutoff=0.6)
         hint = f"; did you mean {similar[0]!r}?" if similar else ""
-        return f"must be one of {allowed}, got {got!r}{hint}"
+        return f"must be one of {allowed}, got {toml_repr(got)}{hint}"
     if kind in ("union_tag_invalid",):
         tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
         options = ", ".join(repr(t) for t in tags[:-1]) + f" or {tags[-1]!r}"
@@ -378,22 +422,43 @@ def _describe(err: dict[str, Any], known: list[str]) -> str:
     if kind == "string_pattern_mismatch":
         pattern = ctx.get("pattern", "")
         if pattern == r"^[A-Z]{2}$":
-            return f"must be an ISO 3166 alpha-2 country code (e.g. KG), got {got!r}"
+            return f"must be an ISO 3166 alpha-2 country code (e.g. KG), got {toml_repr(got)}"
         if pattern.startswith(r"^\d{4}"):
-            return f"must be a date YYYY-MM-DD, got {got!r}"
-        return f"must contain only letters, digits, '_' and '-', got {got!r}"
+            return f"must be a date YYYY-MM-DD, got {toml_repr(got)}"
+        return f"must contain only letters, digits, '_' and '-', got {toml_repr(got)}"
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
-    if kind in ("float_type", "float_parsing", "int_type", "int_parsing", "int_from_float"):
-        what = "a number" if kind.startswith("float") else "a whole number"
-        return f"must be {what}, got {got!r}"
-    if kind in ("string_type",):
-        return f"must be text, got {got!r}"
-    if kind in ("list_type",):
-        return f"must be a list, got {got!r}"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return f"must be a table, got {got!r}"
-    return f"{err['msg']}, got {got!r}" if got is not None else str(err["msg"])
+    if kind in _TYPE_WORDS:
+        return f"must be {_TYPE_WORDS[kind]}, got {toml_repr(got)}"
+    return f"{err['msg']}, got {toml_repr(got)}" if got is not None else str(err["msg"])
+
+
+#: pydantic error type -> what the key expected
+_TYPE_WORDS = {
+    "float_type": "a number", "float_parsing": "a number",
+    "int_type": "a whole number", "int_parsing": "a whole number", "int_from_float": "a whole number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "finite_number": "a finite number",
+    "string_type": "text", "list_type": "a list",
+    "model_type": "a table", "dict_type": "a table", "model_attributes_type": "a table",
+}
+
+
+def toml_repr(value: Any) -> str:
+    """A value as the user wrote it in TOML (true, nan, 'text', a table), shortened."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if value in (float("inf"), float("-inf")):
+            return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return "a table"
+    text = repr(value)
+    if isinstance(value, list):
+        text = "[" + ", ".join(toml_repr(v) for v in value[:13]) + (", ...]" if len(value) > 13 else "]")
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def validation_problems(
@@ -428,6 +493,11 @@ def validation_problems(
         message = _describe({**err, "loc": clean}, known)
         if clean in out and not out[clean].startswith(_TYPE_MISMATCH):
             continue  # one line per location; a type mismatch gives way to a specific message
+        if clean in out and message.startswith(_TYPE_MISMATCH):   # union: "a number or a list"
+            before, _, got = out[clean].partition(", got ")
+            what = message.partition(", got ")[0].removeprefix("must be ")
+            if what not in before:
+                message = f"{before} or {what}, got {got}"
         out[clean] = message
     # a union member that failed only because the value had another type is noise
     # when a deeper location explains the real problem
@@ -441,7 +511,10 @@ def validation_problems(
 def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the discriminator / union-branch names pydantic inserts into locations."""
     return tuple(p for p in loc if not (isinstance(p, str) and (p in NODE_MODELS or p in CLAUSE_MODELS or p.startswith(
-        ("float", "list[", "dict[", "constrained", "function")))))
+        ("float", "list[", "dict[", "constrained", "function")) or p in _BRANCHES)))
+
+
+_BRANCHES = frozenset({"str", "int", "bool", "none", "is-instance[TooBig]"})
 
 
 def _closest_key(key: str, known: list[str]) -> str | None:
@@ -454,5 +527,6 @@ def _closest_key(key: str, known: list[str]) -> str | None:
 
 
 _SUFFIXES = tuple(SUFFIX_UNITS)
-_TYPE_MISMATCH = ("must be a number", "must be a list", "must be a table", "must be text")
+_TYPE_MISMATCH = ("must be a number", "must be a list", "must be a table", "must be text",
+                  "must be a whole number", "must be true or false", "must be a finite number")
 _TWELVE = {"evaporation_mm", "monthly_mcm", "scale", "energy_target_gwh", "target_storage_mcm"}

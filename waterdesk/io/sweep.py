@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from waterdesk.errors import InputError, Problem
 from waterdesk.io.toml import read_toml
@@ -28,8 +28,7 @@ __all__ = ["SweepFile", "read_sweep", "sweep_json_schema"]
 Value = bool | int | float | str | list[float]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from waterdesk.io.schema import _Strict  # noqa: E402  (strict types, as in scenario files)
 
 
 class Vary(_Strict):

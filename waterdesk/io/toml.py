@@ -32,6 +32,11 @@ class TomlDocument:
     def line(self, *where: str | int) -> int | None:
         """Line of the deepest known prefix of `where` (1-based), or None."""
         key: Path_ = tuple(where)
+        if key and key not in self.lines:
+            # a table of tables ([[reachs]] is at ("reachs", 0)): the first line inside it
+            inside = [line for k, line in self.lines.items() if k[: len(key)] == key]
+            if inside:
+                return min(inside)
         while key:
             if key in self.lines:
                 return self.lines[key]
@@ -88,23 +93,113 @@ def _bracket_balance(line: str) -> int:
     return balance
 
 
-def read_toml(path: str | Path) -> TomlDocument:
-    """Parse a TOML file; a syntax error becomes an `InputError` with its line."""
-    path = Path(path)
+#: largest TOML file read [bytes]; basin and scenario files are a few kB (the largest
+#: shipped one is under 20 kB), so anything near this is not one
+MAX_BYTES = 4 * 1024 * 1024
+#: deepest nesting of arrays and tables; the files need 3 (area_curve = [[s, a], ...])
+MAX_DEPTH = 16
+
+
+def file_problem(path: Path) -> str | None:
+    """Why `path` cannot be read as a file ("not found", "is a directory, not a file",
+    ...), or None when it is a regular file."""
+    import os
+    import stat
+
     try:
-        raw = path.read_bytes()
+        info = os.stat(path)
     except FileNotFoundError:
-        raise InputError([Problem(path, None, "", "file not found")]) from None
+        return "not found"
     except OSError as err:
-        raise InputError([Problem(path, None, "", f"cannot read: {err.strerror}")]) from None
+        return "is a symlink loop" if err.errno == 40 else f"cannot be read ({(err.strerror or str(err)).lower()})"
+    except ValueError:                       # e.g. a NUL byte in the name
+        return "has an impossible name"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file (a device or pipe)"
+    return None
+
+
+def read_file_bytes(path: Path, what: str = "file", limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file, or an `InputError` saying plainly why not: not
+    found, a directory, a symlink loop, not a regular file, too large, unreadable."""
+    why = file_problem(path)
+    if why is not None:
+        raise InputError([Problem(path, None, "", f"{what} {why}" if why == "not found" else why)])
+    size = path.stat().st_size
+    if size > limit:
+        raise InputError([Problem(path, None, "", f"{what} too large: {size / 2**20:.1f} MiB "
+                                                  f"(at most {limit / 2**20:.0f} MiB)")])
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(limit + 1)
+    except OSError as err:
+        raise InputError([Problem(path, None, "", f"cannot read {what}: {(err.strerror or str(err)).lower()}")]) from None
+
+
+def _too_deep(text: str) -> int | None:
+    """Line where brackets nest deeper than MAX_DEPTH (outside strings), or None."""
+    depth = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if "[" not in raw and "{" not in raw and "]" not in raw and "}" not in raw:
+            continue
+        in_str: str | None = None
+        for ch in raw:
+            if in_str:
+                if ch == in_str:
+                    in_str = None
+                continue
+            if ch in "\"'":
+                in_str = ch
+            elif ch == "#":
+                break
+            elif ch in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif ch in "]}":
+                depth = max(depth - 1, 0)
+        if _HEADER.match(raw) and not _KEY.match(raw):
+            depth = 0
+    return None
+
+
+def _data_depth(value: Any) -> int:
+    """Nesting depth of parsed data, without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack += [(v, depth + 1) for v in item.values()]
+        elif isinstance(item, list):
+            stack += [(v, depth + 1) for v in item]
+    return deepest
+
+
+def read_toml(path: str | Path) -> TomlDocument:
+    """Parse a TOML file; a syntax error becomes an `InputError` with its line. Files
+    that are no TOML text (binary, huge, nested beyond `MAX_DEPTH`, a directory, a
+    symlink loop) are refused with one line too."""
+    path = Path(path)
+    raw = read_file_bytes(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise InputError([Problem(path, None, "", f"not UTF-8 text ({err.reason})")]) from None
+        raise InputError([Problem(path, raw[: err.start].count(b"\n") + 1, "", f"not UTF-8 text ({err.reason} at byte {err.start}); "
+                                                  "basin and scenario files are TOML text")]) from None
+    deep = _too_deep(text)
+    if deep is not None:
+        raise InputError([Problem(path, deep, "", f"arrays or tables nested more than {MAX_DEPTH} deep")])
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise InputError([Problem(path, None, "", f"arrays or tables nested more than {MAX_DEPTH} deep")]) from None
     except tomllib.TOMLDecodeError as err:
-        line = getattr(err, "lineno", None)
+        line: int | None = getattr(err, "lineno", None)
         message = str(err)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         if match:
@@ -112,7 +207,12 @@ def read_toml(path: str | Path) -> TomlDocument:
             message = message[: match.start()].strip()
         message = _explain(message, text, line)
         raise InputError([Problem(path, line, "", f"TOML syntax error: {message}")]) from None
-    return TomlDocument(path=path, data=data, lines=_scan_lines(text), text=raw)
+    lines = _scan_lines(text)
+    if _data_depth(data) > MAX_DEPTH:     # deep through dotted keys or [a.b.c...] headers
+        deepest = max((k for k in lines), key=len, default=())
+        raise InputError([Problem(path, lines.get(deepest), "",
+                                  f"arrays or tables nested more than {MAX_DEPTH} deep")])
+    return TomlDocument(path=path, data=data, lines=lines, text=raw)
 
 
 def _explain(message: str, text: str, line: int | None) -> str:

@@ -238,8 +238,11 @@ class MinFlow(Clause):
         if not bad.size:
             return None
         t = int(bad[0])
-        return (f"min_flow {need[t] / mcm_per_step[t]:g} m3/s at {self.node} from {steps.start[t]} is more "
-                f"than all the water that can reach it (at most {(water.max() + stored) / mcm_per_step[t]:.4g} m3/s)")
+        last = steps.end[t] - np.timedelta64(1, "D")
+        more = f" (and {bad.size - 1} more step(s))" if bad.size > 1 else ""
+        return (f"min_flow {need[t] / mcm_per_step[t]:g} m3/s at {self.node} in the step {steps.start[t]} to "
+                f"{last}{more} is more than all the water that can reach it "
+                f"(at most {(water.max() + stored) / mcm_per_step[t]:.4g} m3/s)")
 
     def rows(self, c: int, net: Network) -> list[ClauseRow]:
         return [ClauseRow(c, +1, tuple(flow_terms(net, net.node_ids.index(self.node))), "min_flow")]
@@ -291,7 +294,8 @@ class MinVolume(Clause):
             mine = w.index == win
             need = self.min_mcm * w.covered[win]
             if need > water[mine].sum() + stored + 1e-9:
-                return (f"min_volume {need:g} mcm at {self.node} in the window from {w.start[win]} is more "
+                return (f"min_volume {need:g} mcm at {self.node} in the window {w.start[win]} to "
+                        f"{w.end[win] - np.timedelta64(1, 'D')} is more "
                         f"than all the water that enters its river ({water[mine].sum() + stored:.4g} mcm "
                         "with full reservoirs)")
         return None
