@@ -30,15 +30,6 @@ def batch(ctx: click.Context, sweep_file: str, out_dir: str, workers: int, sched
     quiet = _options.is_quiet(ctx, quiet)
     if scheduler is not None and workers != 1:
         raise click.BadParameter("give either --workers or --scheduler", param_hint="--workers")
-    from waterdesk.errors import InputError, Problem
-    from waterdesk.io.toml import read_toml
-
-    doc = read_toml(sweep_file)
-    if "sweep" not in doc.data and ("scenario" in doc.data or "basin" in doc.data):
-        kind = "scenario" if "scenario" in doc.data else "basin"
-        hint = (f"run it with `waterdesk run {sweep_file}`" if kind == "scenario"
-                else "batch runs a sweep file ([sweep] scenario = ..., docs/BATCH.md)")
-        raise InputError([Problem(sweep_file, doc.line(kind), kind, f"this is a {kind} file, not a sweep: {hint}")])
     sweep = wd.load_sweep(sweep_file)
     n_runs = len(sweep.runs())
     if not quiet and sys.stderr.isatty():

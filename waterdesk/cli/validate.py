@@ -7,7 +7,7 @@ import waterdesk as wd
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True)
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[str, ...]) -> None:
     """Check basin or scenario FILES; print every problem as file:line: where: message.

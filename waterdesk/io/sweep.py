@@ -71,6 +71,11 @@ def read_sweep(path: str | Path) -> tuple[SweepInfo, Path]:
 
     path = Path(path)
     doc = read_toml(path)
+    if "sweep" not in doc.data and ("scenario" in doc.data or "basin" in doc.data):
+        kind = "scenario" if "scenario" in doc.data else "basin"
+        hint = (f"run it with `waterdesk run {path}`" if kind == "scenario"
+                else "batch runs a sweep file ([sweep] scenario = ..., docs/BATCH.md)")
+        raise InputError([Problem(str(path), doc.line(kind), kind, f"this is a {kind} file, not a sweep: {hint}")])
     try:
         parsed = SweepFile.model_validate(doc.data)
     except ValidationError as err:
