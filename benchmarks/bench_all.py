@@ -425,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_save:
         results = HERE / "results"
         results.mkdir(exist_ok=True)
-        stem = f"all-{record['date'][:10]}-{(git['commit'] or 'nocommit')[:7]}{'-quick' if quick else ''}"
+        stem = (f"all-{record['date'][:10]}-{(git['commit'] or 'nocommit')[:7]}{'-quick' if quick else ''}"
+                + (f"-{'-'.join(args.only)}" if args.only else ""))
         (results / f"{stem}.txt").write_text("\n".join(say.lines) + "\n", "utf-8")
         (results / f"{stem}.json").write_text(json.dumps(record, indent=1, default=float) + "\n", "utf-8")
         print(f"\nwritten: benchmarks/results/{stem}.txt and .json")
