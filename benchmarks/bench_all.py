@@ -132,7 +132,10 @@ print(json.dumps({{"import_s": t1 - t0, "load_run_s": load_run, "allocation_s": 
 def child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
     """Run a fresh process; (wall s, CPU s of user + system, stdout). Raises on failure."""
     r0, t0 = os.times(), time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=ROOT)
+    # cwd outside the checkout: `python -m waterdesk` and `-c` put the cwd first on sys.path,
+    # which would shadow a PYTHONPATH pointing at another tree (a "before" measurement)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          cwd=tempfile.gettempdir())
     wall, r1 = time.perf_counter() - t0, os.times()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed:\n{proc.stderr[-3000:]}")
