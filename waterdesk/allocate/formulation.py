@@ -41,20 +41,51 @@ Per step only bounds, right-hand sides and two kinds of coefficient change
 (a[r], and R[d] in the equal-fraction rows); the Pyomo model is built once with
 placeholder values, passed through Pyomo's standard-form compiler, and the
 matrix is then driven directly in HiGHS (Pyomo is never on the per-step path).
+The extracted LP is kept on disk (`lpcache`), keyed by everything that shapes it, so a
+run whose LP was extracted before does not import Pyomo at all.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyomo.environ as pyo
 from numpy.typing import NDArray
 from scipy import sparse
 
 from waterdesk.allocate.clauses import ClauseRow
 from waterdesk.model.clauses import Clause
 from waterdesk.model.network import KIND_CODE, Network
+
+if TYPE_CHECKING:
+    import pyomo.environ as pyo
+
+
+def _pyomo() -> Any:
+    """``pyomo.environ``, imported on first use without SciPy's statistics.
+
+    Pyomo registers SciPy as an optional dependency whose first use imports
+    ``scipy.stats`` (and integrate, spatial): 1-2 s that this package never needs. It
+    defers that import only when SciPy is not yet loaded, so SciPy is hidden from
+    ``sys.modules`` while Pyomo's dependency table is created, and the standard-form
+    compiler is handed SciPy's sparse classes through its documented class hooks, so the
+    deferred import is never triggered."""
+    if "pyomo.environ" in sys.modules:
+        return sys.modules["pyomo.environ"]
+    hidden = {} if "pyomo.common.dependencies" in sys.modules else \
+        {name: sys.modules.pop(name) for name in ("scipy",) if name in sys.modules}
+    try:
+        import pyomo.environ as pyo_env
+    finally:
+        sys.modules.update(hidden)
+    from pyomo.repn.plugins.standard_form import _LinearStandardFormCompiler_impl as impl
+
+    if impl._to_vector is None:
+        impl._to_vector = np.fromiter
+        impl._csc_matrix = sparse.csc_array
+        impl._csr_matrix = sparse.csr_array
+    return pyo_env
 
 
 @dataclass(frozen=True)
@@ -210,6 +241,7 @@ def claim_priorities(net: Network, rows: list[ClauseRow], clauses: tuple[Clause,
 def declare(net: Network, rows: list[ClauseRow] | None = None,
             clauses: tuple[Clause, ...] = ()) -> pyo.ConcreteModel:
     """The one-step LP as a Pyomo model (placeholder data = 1), mirroring the docstring."""
+    pyo = _pyomo()
     rows = rows or []
     m = pyo.ConcreteModel(name="waterdesk_step")
     m.N = pyo.Set(initialize=range(net.n_node))
@@ -310,8 +342,21 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
 
 
 def extract(net: Network, rows: list[ClauseRow] | None = None,
-            clauses: tuple[Clause, ...] = ()) -> StepLP:
+            clauses: tuple[Clause, ...] = (), cache: bool = True) -> StepLP:
+    """The step LP: from the on-disk cache when this declaration was extracted before
+    (`lpcache`; Pyomo is then not imported), else declared and extracted (`declare_and_extract`)
+    and stored. ``cache=False`` always declares and stores nothing."""
+    if not cache:
+        return declare_and_extract(net, rows, clauses)
+    from waterdesk.allocate import lpcache
+
+    return lpcache.cached(net, rows or [], clauses, declare_and_extract)
+
+
+def declare_and_extract(net: Network, rows: list[ClauseRow] | None = None,
+                        clauses: tuple[Clause, ...] = ()) -> StepLP:
     """Declare the model and extract its matrix once (Pyomo's standard-form compiler)."""
+    pyo = _pyomo()
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
     rows = rows or []

@@ -2,12 +2,19 @@
 
 Exit codes (docs/REFERENCE.md §9): 0 success; 2 bad input or usage (one line per problem,
 ``file: location: message``, no traceback); 3 infeasible; 1 internal error.
+
+A command's module is imported only when that command runs (`_Group.get_command`), so
+``waterdesk validate`` never loads the solver stack. Run as a program, the commands other
+than ``batch`` also keep Dask out of the process (`_without_dask`).
 """
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -65,9 +72,58 @@ def configure_logging(verbose: int, quiet: bool, debug: bool) -> None:
 
 
 class _Group(click.Group):
+    """Commands are loaded on first use: name -> (module, attribute) in `COMMANDS`."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[cmd_name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
     def invoke(self, ctx: click.Context) -> object:
         with exit_codes(bool(ctx.params.get("debug"))):
             return super().invoke(ctx)
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        if args is None:            # run as the program (the script, python -m): argv is ours
+            _without_dask(sys.argv[1:])
+        return super().main(args, *rest, **kwargs)
+
+
+#: command name -> (module, attribute); the module is imported when the command runs
+COMMANDS = {
+    "run": ("waterdesk.cli.run", "run"),
+    "compare": ("waterdesk.cli.compare", "compare"),
+    "ledger": ("waterdesk.cli.ledger", "ledger"),
+    "report": ("waterdesk.cli.report", "report"),
+    "validate": ("waterdesk.cli.validate", "validate"),
+    "basins": ("waterdesk.cli.basins", "basins"),
+    "schema": ("waterdesk.cli.schema", "schema"),
+    "inflows": ("waterdesk.cli.inflows", "inflows"),
+    "batch": ("waterdesk.cli.batch", "batch"),
+}
+
+#: commands that use Dask (the cluster executor of a sweep)
+_DASK_COMMANDS = frozenset({"batch"})
+
+
+def _without_dask(argv: Sequence[str]) -> None:
+    """Mark Dask as absent (``sys.modules[name] = None``, Python's way of blocking an
+    import) when the command about to run never uses it. xarray imports ``dask.array``
+    whenever it is installed, to recognise dask-backed arrays, and ``distributed`` on every
+    ``to_netcdf`` (to choose a write lock): 0.6-0.9 s of a cold `waterdesk run` spent on a
+    package the command does not use. Only in a program run, where the process ends with
+    the command; in-process callers (tests, notebooks) are not touched."""
+    name = next((a for a in argv if not a.startswith("-")), None)
+    if name is None or name in _DASK_COMMANDS or name not in COMMANDS:
+        return
+    for module in ("dask", "distributed"):
+        if module not in sys.modules:
+            sys.modules[module] = None  # type: ignore[assignment]
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,18 +136,3 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     """waterdesk: route, store and divide a shared river's water under its agreements."""
     configure_logging(verbose, quiet, debug)
     ctx.obj = {"quiet": quiet, "verbose": verbose, "debug": debug}
-
-
-from waterdesk.cli import basins, compare, ledger, report, run, schema, validate  # noqa: E402  (register commands)
-from waterdesk.cli import inflows as _inflows  # noqa: E402
-from waterdesk.cli import batch as _batch  # noqa: E402
-
-cli.add_command(run.run)
-cli.add_command(compare.compare)
-cli.add_command(ledger.ledger)
-cli.add_command(report.report)
-cli.add_command(validate.validate)
-cli.add_command(basins.basins)
-cli.add_command(schema.schema)
-cli.add_command(_inflows.inflows)
-cli.add_command(_batch.batch)

@@ -3,6 +3,7 @@ renamed into place only when complete), so a failed run never leaves a half-writ
 from __future__ import annotations
 
 import contextlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +17,23 @@ def _local_locks() -> "contextlib.AbstractContextManager[object]":
     """Inside a Dask worker xarray guards NetCDF writes with a *distributed* lock (a round
     trip to the scheduler for each variable): a batch task spent 2.9 of its 8 s waiting on
     them. The data are in memory, so the synchronous scheduler, whose locks are local, is
-    the right one; outside Dask nothing changes."""
-    try:
-        import dask
-    except ImportError:        # pragma: no cover - dask is a dependency
+    the right one; outside Dask nothing changes. A process that has not loaded Dask is not
+    inside a Dask worker, so Dask is not imported just to say so."""
+    dask = sys.modules.get("dask")
+    if dask is None:
         return contextlib.nullcontext()
     return dask.config.set(scheduler="synchronous")
 
 
 def write_result(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a result Dataset as NetCDF-4 (compressed), atomically."""
+    """Write a result Dataset as NetCDF-4 (compressed), atomically.
+
+    zlib level 1 with the shuffle filter: on a 30-year daily Syr Darya result (24 variables,
+    36 MB in memory) it takes 0.54 s of CPU against 0.76 s at level 4 for a file 6 % larger
+    (8.1 against 7.6 MB)."""
     path = Path(path)
     encoding: dict[str, dict[str, Any]] = {
-        str(name): {"zlib": True, "complevel": 4}
+        str(name): {"zlib": True, "complevel": 1, "shuffle": True}
         for name, var in ds.data_vars.items() if var.dtype.kind == "f"
     }
     encoding["time"] = {"units": "days since 1900-01-01", "calendar": "proleptic_gregorian",

@@ -120,7 +120,16 @@ def _integral(edges: NDArray[np.float64], cum: NDArray[np.float64], q0: float,
 
 @njit(cache=True)
 def _cum_at(edges: NDArray[np.float64], cum: NDArray[np.float64], s: float, t: int) -> float:
-    j = np.searchsorted(edges[: t + 1], s, side="right") - 1
+    # j: the last edge <= s among edges[0..t] (a bisection written out: numba's generic
+    # np.searchsorted costs a second of compilation on a first run)
+    lo, hi = 0, t + 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if edges[mid] <= s:
+            lo = mid + 1
+        else:
+            hi = mid
+    j = lo - 1
     if j >= t:
         return cum[t]
     if j < 0:
@@ -251,7 +260,8 @@ def impulse_response(t0: int, n: int, routing: NDArray[np.int64], k_days: NDArra
     zero = np.zeros(n_reach)
     for s in range(n):
         reach_coefficients(t0 + s, routing, k_days, x, loss, edges, c1, p0, mi, mo, a, b)
-        init[s] = b
+        for r in range(n_reach):    # element-wise: an array assignment compiles numba's
+            init[s, r] = b[r]       # shape-mismatch error path (seconds on a first run)
         reach_advance(t0 + s, zero, routing, k_days, x, edges, c1, p0, mi, mo)
     rr = []
     ss = []
@@ -302,8 +312,11 @@ def natural_flow_members(order: NDArray[np.int64], river_out: NDArray[np.int64],
     entry = np.zeros((n_member, n_step, n_reach))
     for m in prange(n_member):
         f, e = natural_flow(order, river_out, reach_to, routing, k_days, x, loss, edges, local_m3s[m])
-        flow[m] = f
-        entry[m] = e
+        for t in range(n_step):     # element-wise, see impulse_response
+            for j in range(n_node):
+                flow[m, t, j] = f[t, j]
+            for j in range(n_reach):
+                entry[m, t, j] = e[t, j]
     return flow, entry
 
 
