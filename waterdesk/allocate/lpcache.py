@@ -26,7 +26,6 @@ import hashlib
 import importlib.metadata
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +34,7 @@ import numpy as np
 from scipy import sparse
 
 from waterdesk._version import __version__
+from waterdesk.io.npz import file_bytes, read_npz, write_npz
 
 if TYPE_CHECKING:
     from waterdesk.allocate.formulation import StepLP
@@ -85,7 +85,7 @@ def declaration_key(net: "Network", rows: "Sequence[ClauseRow]", clauses: "Seque
     for dist in ("pyomo", "numpy", "scipy"):
         _add(h, dist, _version(dist))
     for path in _CODE:
-        _add(h, path.name, path.read_bytes())
+        _add(h, path.name, file_bytes(path))
     for f in dataclasses.fields(net):
         _add(h, "net." + f.name, getattr(net, f.name))
     for i, row in enumerate(rows):
@@ -124,30 +124,19 @@ def _from_arrays(z: Any, key: str, net: "Network") -> "StepLP | None":
 
 def load(path: Path, key: str, net: "Network") -> "StepLP | None":
     """The stored LP of `key`, or None when there is none usable."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return _from_arrays(z, key, net)
-    except FileNotFoundError:
+    arrays = read_npz(path)
+    if arrays is None:
         return None
-    except Exception as err:   # damaged or foreign file (zip, npy or field errors): declare again
+    try:
+        return _from_arrays(arrays, key, net)
+    except Exception as err:   # foreign file (missing or mistyped fields): declare again
         log.debug("step LP cache %s unusable (%s); declaring again", path, err)
         return None
 
 
 def save(path: Path, lp: "StepLP", key: str, net: "Network") -> None:
-    """Store `lp` at `path` (temporary file, then rename); failures are only logged."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem + ".", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **_arrays(lp, key, net))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as err:
-        log.debug("step LP not cached (%s)", err)
+    """Store `lp` at `path`; a failure only costs the saving (logged)."""
+    write_npz(path, _arrays(lp, key, net))
 
 
 def cached(net: "Network", rows: "list[ClauseRow]", clauses: "tuple[Clause, ...]",

@@ -22,7 +22,8 @@ def _local_locks() -> "contextlib.AbstractContextManager[object]":
     dask = sys.modules.get("dask")
     if dask is None:
         return contextlib.nullcontext()
-    return dask.config.set(scheduler="synchronous")
+    locks: contextlib.AbstractContextManager[object] = dask.config.set(scheduler="synchronous")
+    return locks
 
 
 def write_result(ds: xr.Dataset, path: str | Path) -> Path:
