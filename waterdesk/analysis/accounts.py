@@ -454,15 +454,20 @@ def reservoirs(ds: "xr.Dataset", units: str = "mcm") -> Table:
     spill_mcm = np.asarray(ds["spill"].values, dtype=float) * (step_days(ds) * MCM_PER_M3S_DAY)[:, None]
     table = Table("reservoirs", f"Reservoir outcomes per water year [{units}, GWh]", [
         Column("reservoir", kind="str"), Column("water_year", kind="int"),
-        Column("end_storage", units), Column("spill", units), Column("energy", "GWh")])
+        Column("end_storage", units), Column("spill", units), Column("energy", "GWh"),
+        Column("target_deviation", units)])
+    deviation = (np.asarray(ds["target_deviation"].values, dtype=float) if "target_deviation" in ds
+                 else np.full(ds["storage"].shape, np.nan))
     for k, name in enumerate(_strs(ds["reservoir"].values) if ds.sizes.get("reservoir", 0) else []):
         for year in water_years(ds):
             steps = np.flatnonzero(wy == year)
             table.rows.append([name, year, float(ds["storage"].values[steps[-1], k]) / per,
                                float(spill_mcm[steps, k].sum()) / per,
-                               float(np.asarray(ds["energy"].values)[steps, k].sum())])
+                               float(np.asarray(ds["energy"].values)[steps, k].sum()),
+                               float(np.mean(deviation[steps, k])) / per])
     table.notes.append("end storage: at the end of the water year's last step in the run; "
-                       "spill = spill flow x step length")
+                       "spill = spill flow x step length; target deviation: storage minus the "
+                       "operating target, mean over the year's steps (empty without a target)")
     return table
 
 

@@ -84,12 +84,15 @@ def _build_basin(doc: TomlDocument, parsed: BasinFile) -> Basin:
 
 def _to_node(node: Any) -> Node:
     fields = node.model_dump()
-    for key in ("area_curve", "head_curve"):
+    for key in ("area_curve", "head_curve", "release_curve"):
         if fields.get(key) is not None:
             fields[key] = tuple(tuple(p) for p in fields[key])
-    for key in ("evaporation_mm", "monthly_mcm", "energy_target_gwh"):
+    for key in ("evaporation_mm", "monthly_mcm", "energy_target_gwh", "target_storage_mcm"):
         if fields.get(key) is not None:
             fields[key] = tuple(fields[key])
+    if fields.get("buffer_mcm") is not None:
+        value = fields["buffer_mcm"]
+        fields["buffer_mcm"] = tuple(value) if isinstance(value, list) else (float(value),) * 12
     return NODE_CLASSES[node.kind](**fields)
 
 

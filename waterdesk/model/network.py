@@ -6,12 +6,12 @@ incoming reaches, and a topological `order` (upstream first).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from waterdesk.model.basin import Basin
+from waterdesk.model.basin import Basin, Reservoir
 
 ROUTING_CODE = {"none": 0, "lag": 1, "muskingum": 2}
 KIND_CODE = {"inflow": 0, "junction": 1, "gauge": 2, "reservoir": 3, "demand": 4, "sink": 5}
@@ -68,6 +68,14 @@ class Network:
     dem_return_node: I64      # -1 if none
     dem_country: tuple[str, ...]
     dem_sector: tuple[str, ...]
+    # reservoir operating rules (SPEC §12), NaN / 0 where a reservoir has none
+    res_target_mcm: F64 = field(default_factory=lambda: np.zeros((0, 12)))      # (n_res, 12) end of month
+    res_target_priority: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # 0: no target/curve
+    res_buffer_mcm: F64 = field(default_factory=lambda: np.zeros((0, 12)))      # (n_res, 12), NaN: none
+    res_buffer_coef: F64 = field(default_factory=lambda: np.zeros(0))
+    res_curve_s: F64 = field(default_factory=lambda: np.zeros((0, 2)))          # release curve storage
+    res_curve_q: F64 = field(default_factory=lambda: np.zeros((0, 2)))          # and release [m3 s-1]
+    res_curve_n: I64 = field(default_factory=lambda: np.zeros(0, np.int64))     # points, 0: none
 
     @property
     def n_node(self) -> int:
@@ -166,7 +174,23 @@ def compile_network(basin: Basin) -> Network:
         dem_return_node=np.array([index[d.return_to] if d.return_to else -1 for d in dem], dtype=np.int64),
         dem_country=tuple(d.country for d in dem),
         dem_sector=tuple(d.sector for d in dem),
+        **_operations(res),
     )
+
+
+def _operations(res: list["Reservoir"]) -> dict[str, NDArray[np.float64] | NDArray[np.int64]]:
+    """Arrays of the reservoirs' operating rules (target, buffer, release curve)."""
+    nan12 = (float("nan"),) * 12
+    curve_s, curve_q, curve_n = _curves([r.release_curve for r in res])
+    return {
+        "res_target_mcm": np.array([r.target_storage_mcm or nan12 for r in res], dtype=np.float64).reshape(len(res), 12),
+        "res_target_priority": np.array([r.target_priority or 0 if (r.target_storage_mcm or r.release_curve) else 0
+                                         for r in res], dtype=np.int64),
+        "res_buffer_mcm": np.array([r.buffer_mcm if r.buffer_mcm and r.buffer_coefficient else nan12 for r in res],
+                                   dtype=np.float64).reshape(len(res), 12),
+        "res_buffer_coef": np.array([r.buffer_coefficient or 0.0 for r in res], dtype=np.float64),
+        "res_curve_s": curve_s, "res_curve_q": curve_q, "res_curve_n": curve_n,
+    }
 
 
 

@@ -1,0 +1,126 @@
+"""Reservoir operating rules, foresight, cap reservation, accounting year (issue 12).
+Every expected value is computed by hand (or by a conservation law) in the test."""
+from __future__ import annotations
+
+import numpy as np
+
+from tests.allocate.test_priorities import node, reach
+from tests.test_reservoirs import reservoir
+from waterdesk.analysis import accounts
+from waterdesk.testing import assert_mass_balance
+
+DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=float)   # 2001
+MCM_PER_M3S = DAYS * 0.0864
+
+
+def irrigation(monthly: list[float], priority: int = 2, dem_id: str = "user", country: str = "AA") -> str:
+    return f"""
+[[node]]
+id = "{dem_id}"
+kind = "demand"
+country = "{country}"
+sector = "irrigation"
+priority = {priority}
+monthly_mcm = {monthly}
+consumptive_fraction = 1.0
+"""
+
+
+def below(res: str, demands: str, users: list[str]) -> str:
+    """src -> res -> j -> sea; the users hang off j by canals."""
+    return (node("src", "inflow") + res + node("j", "junction") + node("sea", "sink") + demands
+            + reach("src", "res") + reach("res", "j") + reach("j", "sea")
+            + "".join(reach("j", u, "canal") for u in users))
+
+
+def test_storage_follows_its_monthly_target_and_the_demand_gets_the_rest(case):
+    """Target priority 1 above an irrigation demand at priority 2, no evaporation:
+    storage[t] = min(target[t], storage[t-1] + inflow[t]) (refilled or drawn down toward the
+    target) and the demand gets min(request, what the reservoir lets go)."""
+    target = [60, 80, 100, 100, 90, 70, 50, 40, 40, 50, 60, 60]
+    inflow_mcm = np.array([5, 30, 50, 40, 20, 10, 5, 5, 5, 10, 5, 10], dtype=float)
+    request = [0, 0, 10, 20, 40, 60, 60, 50, 20, 0, 0, 0]
+    res = reservoir(f"target_storage_mcm = {target}\ntarget_priority = 1", capacity=120.0, dead=5.0,
+                    initial=50.0)
+    ds = case(below(res, irrigation(request), ["user"]), {"src": list(inflow_mcm / MCM_PER_M3S)})
+    storage, supplied = [], []
+    before = 50.0
+    for t in range(12):
+        now = min(target[t], before + inflow_mcm[t])
+        storage.append(now)
+        supplied.append(min(request[t], before + inflow_mcm[t] - now))
+        before = now
+    np.testing.assert_allclose(ds["storage"].values[:, 0], storage, atol=1e-5)
+    np.testing.assert_allclose(ds["supplied"].values[:, 0], supplied, atol=1e-5)
+    np.testing.assert_allclose(ds["target_deviation"].values[:, 0], np.array(storage) - target, atol=1e-5)
+    assert min(np.array(storage) - target) < -1.0       # the target was not always reachable
+    assert_mass_balance(ds)
+    # the ledger's reservoir table: mean deviation per water year (Jan-Sep 2001, Oct-Dec 2001)
+    rows = accounts.reservoirs(ds).rows
+    dev = np.array(storage) - target
+    assert [r[1] for r in rows] == [2001, 2002]
+    np.testing.assert_allclose([r[5] for r in rows], [dev[:9].mean(), dev[9:].mean()], atol=1e-5)
+
+
+def test_a_higher_priority_demand_draws_below_the_target(case):
+    """Demand priority 1, target priority 2: the demand takes what it asks even when that
+    leaves the reservoir below its target; the target takes what is left."""
+    target = [100.0] * 12
+    inflow_mcm = np.full(12, 10.0)
+    request = [30.0] * 12
+    res = reservoir(f"target_storage_mcm = {target}\ntarget_priority = 2", capacity=120.0, dead=5.0,
+                    initial=100.0)
+    ds = case(below(res, irrigation(request, priority=1), ["user"]), {"src": list(inflow_mcm / MCM_PER_M3S)})
+    expected = [max(100.0 + 10.0 * (t + 1) - 30.0 * (t + 1), 5.0) for t in range(12)]
+    # the demand gets 30 while storage + inflow allows it above dead storage
+    before = 100.0
+    storage, supplied = [], []
+    for t in range(12):
+        give = min(30.0, before + 10.0 - 5.0)
+        before = before + 10.0 - give
+        storage.append(before)
+        supplied.append(give)
+    np.testing.assert_allclose(ds["storage"].values[:, 0], storage, atol=1e-5)
+    np.testing.assert_allclose(ds["supplied"].values[:, 0], supplied, atol=1e-5)
+    assert expected[-1] == 5.0
+
+
+def test_buffer_zone_limits_the_release_of_stored_water(case):
+    """Below the buffer level (80 mcm) the step may release at most 0.25 of the storage
+    above dead storage (10 mcm); inflow passes. Hand: from 100 with no inflow and a
+    demand of 40 a month: 100 -> 60 (above the buffer: free) -> 60 - 0.25*50 = 47.5 ->
+    47.5 - 0.25*37.5 = 38.125 ..."""
+    request = [40.0] * 6 + [0.0] * 6
+    res = reservoir("buffer_mcm = 80.0\nbuffer_coefficient = 0.25", capacity=120.0, dead=10.0, initial=100.0)
+    ds = case(below(res, irrigation(request, priority=1), ["user"]), {"src": [0.0] * 6})
+    storage, supplied = [], []
+    before = 100.0
+    for t in range(6):
+        room = before - 10.0 if before >= 80.0 else 0.25 * (before - 10.0)
+        give = min(40.0, room)
+        before -= give
+        storage.append(before)
+        supplied.append(give)
+    np.testing.assert_allclose(ds["storage"].values[:, 0], storage, atol=1e-5)
+    np.testing.assert_allclose(ds["supplied"].values[:, 0], supplied, atol=1e-5)
+    assert_mass_balance(ds)
+
+
+def test_release_curve_releases_what_the_storage_asks(case):
+    """release_curve [[0, 0], [100, 10], [200, 30]] m3/s at target priority 1, nobody
+    downstream asks: each month releases f(start storage) (piecewise linear) and keeps the
+    rest. From 150 mcm with 20 mcm inflow a month: f(150) = 20 m3/s, ..."""
+    inflow_mcm = np.full(6, 20.0)
+    res = reservoir("release_curve = [[0.0, 0.0], [100.0, 10.0], [200.0, 30.0]]\ntarget_priority = 1",
+                    capacity=200.0, dead=0.0, initial=150.0)
+    ds = case(below(res, irrigation([0.0] * 12), ["user"]), {"src": list(inflow_mcm / MCM_PER_M3S[:6])})
+    before = 150.0
+    storage, release = [], []
+    for t in range(6):
+        f = np.interp(before, [0.0, 100.0, 200.0], [0.0, 10.0, 30.0])
+        out = min(f * MCM_PER_M3S[t], before + 20.0)
+        before = before + 20.0 - out
+        storage.append(before)
+        release.append(out / MCM_PER_M3S[t])
+    np.testing.assert_allclose(ds["storage"].values[:, 0], storage, atol=1e-5)
+    np.testing.assert_allclose((ds["release"] + ds["spill"]).values[:, 0], release, atol=1e-6)
