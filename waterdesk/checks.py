@@ -285,6 +285,11 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
     if scenario.mode == "horizon" and not _horizon_ok(scenario.horizon):
         add("horizon", "scenario.horizon",
             f'with mode = "horizon" must be "water_year", "year" or a number of steps, got {scenario.horizon!r}')
+    if isinstance(scenario.carry_over, dict):
+        reservoirs = {r.id for r in scenario.basin.reservoirs}
+        for rid in scenario.carry_over:
+            if rid != "*" and rid not in reservoirs:
+                add(rid, f"carry_over.{rid}", f"no reservoir {rid!r} in the basin", "carry_over")
     steps = make_steps(start, end, scenario.timestep)
     data = scenario.inflows
     problems += inflow_coverage(scenario.basin, data)

@@ -257,9 +257,11 @@ def _simulate(scenario: Scenario, members: list[InflowData],
         state = (cum[0], q0[0], musk_i[0], musk_o[0])
         for t_start, n_win in horizon_windows(steps, scenario.horizon or "water_year"):
             tb = time.perf_counter()
+            carry = horizon.carry_over_volumes(scenario.carry_over, net, storage[0])   # hook
             hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local[0], requests,
                                    storage[0], evap_mm, edges, state, inf, energy_target,
-                                   energy_per_mcm(net, e_res, storage[0]))
+                                   energy_per_mcm(net, e_res, storage[0]), carry_over=carry,
+                                   storage_targets=rules.targets)
             if n_k:
                 # evaporation depends on storage: solve once with the area at the window's
                 # start, then again with the evaporation along that first storage path
@@ -275,7 +277,8 @@ def _simulate(scenario: Scenario, members: list[InflowData],
                     solver.solves += first.solves
                     hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local[0], requests,
                                            storage[0], evap_mm, edges, state, inf,
-                                           energy_target, energy_per_mcm(net, e_res, storage[0]), evap_path)
+                                           energy_target, energy_per_mcm(net, e_res, storage[0]), evap_path,
+                                           carry_over=carry, storage_targets=rules.targets)
                 except (InfeasibleError, SolverError):
                     pass                       # the second solve reports what is wrong
             hsolver = StepSolver(hz.lp, level_scale=hz.level_scale, fair_rounds=HORIZON_FAIR_ROUNDS)

@@ -82,6 +82,16 @@ def _build_basin(doc: TomlDocument, parsed: BasinFile) -> Basin:
     return _assemble(doc, parsed.basin, [_to_node(n) for n in parsed.node], parsed.reach)
 
 
+def _carry_over(default: str | float | None, table: dict[str, str | float] | None
+                ) -> str | float | dict[str, str | float]:
+    """[scenario] carry_over (one value for all reservoirs) and the [carry_over] table
+    (per reservoir id) as one setting; "initial" where neither says."""
+    base = "initial" if default is None else default
+    if not table:
+        return base
+    return {"*": base, **table}
+
+
 def _to_node(node: Any) -> Node:
     fields = node.model_dump()
     for key in ("area_curve", "head_curve", "release_curve"):
@@ -331,6 +341,8 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None) -> Scenario:
         clauses=tuple(clause_from_fields(c.model_dump()) for c in parsed.clause),
         exchange=parsed.exchange.model_dump() if parsed.exchange else None,
         path=path, inputs_sha256=sha.hexdigest(), members=tuple(ensemble),
+        carry_over=_carry_over(info.carry_over, parsed.carry_over),
+        accounting_year=info.accounting_year,
     )
     scenario_locate = _locator(doc)
 
