@@ -3,6 +3,7 @@ Every expected value is computed by hand (or by a conservation law) in the test.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.allocate.test_priorities import node, reach
 from tests.test_reservoirs import reservoir
@@ -124,3 +125,46 @@ def test_release_curve_releases_what_the_storage_asks(case):
         release.append(out / MCM_PER_M3S[t])
     np.testing.assert_allclose(ds["storage"].values[:, 0], storage, atol=1e-5)
     np.testing.assert_allclose((ds["release"] + ds["spill"]).values[:, 0], release, atol=1e-6)
+
+
+def cap_case(case, mode: str, hard: bool = True):
+    """Country AA: a city (priority 1) asking 30 mcm a month Sep-Dec, irrigation (priority
+    2) asking 60 a month Apr-Aug, a reservoir holding plenty; AA's withdrawals are capped at
+    260 mcm a calendar year."""
+    city = irrigation([0] * 8 + [30.0] * 4, priority=1, dem_id="city").replace("irrigation", "municipal", 1)
+    irr = irrigation([0, 0, 0] + [60.0] * 5 + [0] * 4, priority=2, dem_id="irr")
+    res = reservoir(capacity=2000.0, dead=0.0, initial=1500.0)
+    soft = "" if hard else "priority = 1\n"
+    extra = (('mode = "horizon"\nhorizon = "year"\n' if mode == "horizon" else "")
+             + f'\n[[clause]]\nid = "cap"\nkind = "max_withdrawal"\ncountry = "AA"\nmax_mcm = 260.0\n'
+               f'period = "year"\nhard = {str(hard).lower()}\n{soft}')
+    return case(below(res, city + irr, ["city", "irr"]), {"src": [5.0] * 12}, scenario_extra=extra)
+
+
+def test_a_cap_keeps_the_rest_of_its_window_for_the_higher_priority(case):
+    """Without reservation the irrigation (priority 2) would use the 260 mcm cap by August
+    and the city (priority 1) would get nothing Sep-Dec. The cap holds back the city's 120
+    mcm still to come: irrigation gets 60, 60, 20 (Apr-Jun) and nothing after, the city
+    all it asks; the window total is exactly the cap."""
+    ds = cap_case(case, "step")
+    city = ds["supplied"].sel(demand="city").values
+    irr = ds["supplied"].sel(demand="irr").values
+    np.testing.assert_allclose(city, [0] * 8 + [30.0] * 4, atol=1e-5)
+    np.testing.assert_allclose(irr, [0, 0, 0, 60, 60, 20, 0, 0, 0, 0, 0, 0], atol=1e-5)
+    assert float(ds["clause_actual"].values[0, 0]) == pytest.approx(260.0, abs=1e-5)
+    assert float(ds["clause_violation"].values[0, 0]) == pytest.approx(0.0, abs=1e-6)
+    assert_mass_balance(ds)
+
+
+def test_step_and_horizon_agree_on_a_cap_when_foresight_does_not_matter(case):
+    """The same cap in horizon mode (a calendar-year window sees the whole year): the city
+    gets the same every month and the irrigation the same year total as in step mode, for
+    a hard and for a soft cap."""
+    for hard in (True, False):
+        step = cap_case(case, "step", hard)
+        hz = cap_case(case, "horizon", hard)
+        np.testing.assert_allclose(hz["supplied"].sel(demand="city").values,
+                                   step["supplied"].sel(demand="city").values, atol=1e-4)
+        assert float(hz["supplied"].sel(demand="irr").sum()) == pytest.approx(
+            float(step["supplied"].sel(demand="irr").sum()), abs=1e-4)
+        assert float(step["supplied"].sel(demand="irr").sum()) == pytest.approx(140.0, abs=1e-4)
