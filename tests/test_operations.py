@@ -168,3 +168,36 @@ def test_step_and_horizon_agree_on_a_cap_when_foresight_does_not_matter(case):
         assert float(hz["supplied"].sel(demand="irr").sum()) == pytest.approx(
             float(step["supplied"].sel(demand="irr").sum()), abs=1e-4)
         assert float(step["supplied"].sel(demand="irr").sum()) == pytest.approx(140.0, abs=1e-4)
+
+
+def test_accounting_by_january_and_by_october_give_the_same_totals(case, tmp_path):
+    """Eighteen months from April 2001 with a shortage in some months: the ledger, demand
+    and reservoir tables grouped by Jan-Dec and by Oct-Sep years hold the same totals
+    over the run, group the steps as the calendar says, and name the partial years."""
+    request = [0, 0, 10, 20, 40, 60, 60, 50, 20, 0, 0, 0]
+    res = reservoir(capacity=120.0, dead=5.0, initial=60.0)
+    inflow = list(np.tile([5.0, 5.0, 8.0, 10.0, 12.0, 10.0, 5.0, 3.0, 3.0, 4.0, 5.0, 5.0], 2)[3:21])
+    basin = below(res, irrigation(request, priority=1), ["user"])
+    by = {}
+    for first in ("jan", "oct"):
+        ds = case(basin, {"src": inflow}, start="2001-04-01", scenario_extra=f'accounting_year = "{first}"\n')
+        assert ds.attrs["accounting_year"] == first
+        by[first] = {**accounts.ledger(ds), **accounts.outcomes(ds)}
+    jan, oct_ = by["jan"], by["oct"]
+    assert float(by["jan"]["parties"].rows[0][3]) > 0
+    for name, col in (("parties", "delivered_mcm"), ("parties", "entitlement_mcm"), ("demand_met", "requested_mcm"),
+                      ("demand_met", "supplied_mcm"), ("reservoirs", "spill_mcm"), ("reservoirs", "energy_GWh")):
+        assert sum(jan[name].column(col)) == pytest.approx(sum(oct_[name].column(col)), abs=1e-6), (name, col)
+    # Apr 2001 - Sep 2002: calendar years 2001 (Apr-Dec) and 2002 (Jan-Sep), both partial;
+    # water years 2001 (Apr-Sep) partial and 2002 (Oct 2001 - Sep 2002) whole
+    assert jan["parties"].column("water_year")[:2] == [2001, 2002]
+    assert oct_["parties"].column("water_year")[:2] == [2001, 2002]
+    assert "partial (the run does not fill them): 2001, 2002" in jan["parties"].notes[-1]
+    assert "partial (the run does not fill them): 2001" in oct_["parties"].notes[-1]
+    assert "2002" not in oct_["parties"].notes[-1].split("partial")[1]
+    # the groups follow the calendar: Jan-Dec 2001 holds Apr-Dec 2001
+    dem = jan["demand_met"]
+    rows = [r for r in dem.rows if r[0] == "country"]
+    ds = case(basin, {"src": inflow}, start="2001-04-01", scenario_extra='accounting_year = "jan"\n')
+    req = ds["requested"].values[:, 0]
+    assert rows[0][3] == pytest.approx(req[:9].sum()) and rows[1][3] == pytest.approx(req[9:].sum())

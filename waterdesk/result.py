@@ -122,6 +122,8 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "demand_scale": str(sc.demand_scale),
         "history": f"{now} waterdesk {version}: run {sc.path or sc.name}",
         "horizon": str(sc.horizon or ""),
+        "accounting_year": getattr(sc, "accounting_year", "oct"),
+        "carry_over": str(getattr(sc, "carry_over", "initial")) if sc.mode == "horizon" else "",
         "source": "waterdesk river-basin allocation model",
         "allocation_seconds": float(sim.timings.get("allocate_s", 0.0)),
         "allocation_steps": int(len(sim.steps)),
