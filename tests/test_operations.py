@@ -201,3 +201,24 @@ def test_accounting_by_january_and_by_october_give_the_same_totals(case, tmp_pat
     ds = case(basin, {"src": inflow}, start="2001-04-01", scenario_extra='accounting_year = "jan"\n')
     req = ds["requested"].values[:, 0]
     assert rows[0][3] == pytest.approx(req[:9].sum()) and rows[1][3] == pytest.approx(req[9:].sum())
+
+
+def test_horizon_mode_serves_the_target_at_its_priority_too(case):
+    """The target toy in horizon mode (one calendar-year window): the target (priority 1)
+    is never further below than in step mode, the demand (priority 2) gets at least as much
+    in total (foresight can keep water above the target for it), and the balance closes."""
+    target = [60, 80, 100, 100, 90, 70, 50, 40, 40, 50, 60, 60]
+    inflow_mcm = np.array([5, 30, 50, 40, 20, 10, 5, 5, 5, 10, 5, 10], dtype=float)
+    request = [0, 0, 10, 20, 40, 60, 60, 50, 20, 0, 0, 0]
+    res = reservoir(f"target_storage_mcm = {target}\ntarget_priority = 1", capacity=120.0, dead=5.0,
+                    initial=50.0)
+    basin = below(res, irrigation(request), ["user"])
+    inflow = {"src": list(inflow_mcm / MCM_PER_M3S)}
+    step = case(basin, inflow)
+    hz = case(basin, inflow, scenario_extra='mode = "horizon"\nhorizon = "year"\n')
+    short_step = np.maximum(-step["target_deviation"].values, 0.0).sum()
+    short_hz = np.maximum(-hz["target_deviation"].values, 0.0).sum()
+    assert short_step > 1.0
+    assert short_hz <= short_step + 1e-6
+    assert float(hz["supplied"].sum()) >= float(step["supplied"].sum()) - 1e-6
+    assert_mass_balance(hz)
