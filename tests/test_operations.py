@@ -2,6 +2,8 @@
 Every expected value is computed by hand (or by a conservation law) in the test."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -222,3 +224,120 @@ def test_horizon_mode_serves_the_target_at_its_priority_too(case):
     assert short_hz <= short_step + 1e-6
     assert float(hz["supplied"].sum()) >= float(step["supplied"].sum()) - 1e-6
     assert_mass_balance(hz)
+
+
+# ----------------------------------------------------------------- basin reference tables
+# Each basin README has a "how well does it reproduce what happened" table whose rows carry a
+# key; every modelled figure is recomputed here from a run of the named scenario.
+
+ROOT = Path(__file__).resolve().parents[1]
+LOWER_AMU = ["uz_khorezm_irrigation", "tm_dashoguz_irrigation", "uz_lower_sanitary", "tm_dashoguz_sanitary",
+             "uz_karakalpakstan_irrigation"]
+
+
+def _mcm_per_m3s(ds) -> np.ndarray:
+    bounds = ds["time_bounds"].values
+    return (bounds[:, 1] - bounds[:, 0]) / np.timedelta64(1, "D") * 0.0864
+
+
+def _reach(ds, a: str, b: str) -> int:
+    return [k for k in range(ds.sizes["reach"]) if ds.reach_from.values[k] == a and ds.reach_to.values[k] == b][0]
+
+
+def _years(ds) -> tuple[np.ndarray, np.ndarray]:
+    wy = accounts.step_water_year(ds)
+    return wy, np.unique(wy)
+
+
+def reach_loss_km3(ds, a: str, b: str) -> float:
+    """Mean channel loss of a reach [km3/yr]: entry minus exit."""
+    k = _reach(ds, a, b)
+    lost = (ds["reach_flow"].values[:, k] - ds["reach_outflow"].values[:, k]) * _mcm_per_m3s(ds)
+    return float(lost.sum()) / len(_years(ds)[1]) / 1000.0
+
+
+def reach_exit_km3(ds, a: str, b: str) -> float:
+    """Mean volume a reach delivers [km3/yr]."""
+    k = _reach(ds, a, b)
+    return float((ds["reach_outflow"].values[:, k] * _mcm_per_m3s(ds)).sum()) / len(_years(ds)[1]) / 1000.0
+
+
+def node_flow_km3(ds, node_id: str) -> float:
+    n = list(ds.node.values).index(node_id)
+    return float((ds["node_flow"].values[:, n] * _mcm_per_m3s(ds)).sum()) / len(_years(ds)[1]) / 1000.0
+
+
+def driest_year_met(ds, demands: list[str], months: tuple[int, ...] = tuple(range(1, 13))) -> float:
+    """Lowest share of the demands' request delivered in a water year [%] (in `months`)."""
+    wy, years = _years(ds)
+    inside = np.isin(ds["time"].dt.month.values, months)
+    req = ds["requested"].sel(demand=demands).sum("demand").values
+    sup = ds["supplied"].sel(demand=demands).sum("demand").values
+    return min(100.0 * sup[(wy == y) & inside].sum() / req[(wy == y) & inside].sum() for y in years)
+
+
+def april_storage_km3(ds, reservoir: str, year: int) -> float:
+    """Storage on 1 April of `year` (end of the March step) [km3]."""
+    t = ds["time"].values.astype("datetime64[M]")
+    i = int(np.flatnonzero(t == np.datetime64(f"{year}-03", "M"))[0])
+    return float(ds["storage"].sel(reservoir=reservoir).values[i]) / 1000.0
+
+
+def lowest_country_met(ds) -> float:
+    """Lowest share of a country's request delivered in a water year [%]."""
+    wy, years = _years(ds)
+    out = []
+    for country in ds.country.values:
+        mine = ds.demand_country.values == country
+        req = ds["requested"].values[:, mine].sum(axis=1)
+        sup = ds["supplied"].values[:, mine].sum(axis=1)
+        out += [100.0 * sup[wy == y].sum() / req[wy == y].sum() for y in years if req[wy == y].sum() > 0]
+    return min(out)
+
+
+#: key -> (scenario, figure from its result)
+REFERENCE = {
+    "amu.dry.tuyamuyun_inflow": ("amu-darya/dry-2021", lambda ds: reach_exit_km3(ds, "middle_amu", "tuyamuyun")),
+    "amu.dry.lower_amu_year": ("amu-darya/dry-2021", lambda ds: driest_year_met(ds, LOWER_AMU)),
+    "amu.dry.lower_amu_growing": ("amu-darya/dry-2021", lambda ds: driest_year_met(ds, LOWER_AMU, (4, 5, 6, 7, 8, 9))),
+    "amu.dry.middle_loss": ("amu-darya/dry-2021", lambda ds: reach_loss_km3(ds, "middle_amu", "tuyamuyun")),
+    "amu.base.middle_loss": ("amu-darya/baseline", lambda ds: reach_loss_km3(ds, "middle_amu", "tuyamuyun")),
+    "amu.dry.kerki": ("amu-darya/dry-2021", lambda ds: node_flow_km3(ds, "kerki")),
+    "syr.energy.toktogul_2006": ("syr-darya/drought-3yr-energy", lambda ds: april_storage_km3(ds, "toktogul", 2006)),
+    "syr.energy.toktogul_2008": ("syr-darya/drought-3yr-energy", lambda ds: april_storage_km3(ds, "toktogul", 2008)),
+    "syr.energy.toktogul_2009": ("syr-darya/drought-3yr-energy", lambda ds: april_storage_km3(ds, "toktogul", 2009)),
+    "syr.irrigation.toktogul_2009": ("syr-darya/drought-3yr", lambda ds: april_storage_km3(ds, "toktogul", 2009)),
+    "syr.energy.lowest_country": ("syr-darya/drought-3yr-energy", lowest_country_met),
+    "syr.dry2021.lowest_country": ("syr-darya/dry-2021", lowest_country_met),
+}
+
+
+def readme_rows(basin: str) -> dict[str, str]:
+    """key -> the model figure as printed in the basin README's reference table."""
+    text = (ROOT / "basins" / basin / "README.md").read_text("utf-8")
+    section = text.split("## How well does it reproduce what happened", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            rows[cells[0].strip("`")] = cells[2]
+    return rows
+
+
+@pytest.mark.parametrize("basin", ["amu-darya", "syr-darya"])
+def test_basin_reference_table_matches_a_fresh_run(basin):
+    """Every modelled figure of the README's "how well does it reproduce what happened"
+    table is what a run of the named scenario gives, to the printed decimals."""
+    import waterdesk as wd
+
+    rows = readme_rows(basin)
+    keys = [k for k in REFERENCE if k.startswith(basin[:3])]
+    assert sorted(rows) == sorted(keys)
+    runs: dict[str, object] = {}
+    for key in keys:
+        scenario, figure = REFERENCE[key]
+        if scenario not in runs:
+            runs[scenario] = wd.run(ROOT / "scenarios" / f"{scenario}.toml")
+        printed = rows[key]
+        decimals = len(printed.split(".")[1]) if "." in printed else 0
+        assert round(figure(runs[scenario]), decimals) == pytest.approx(float(printed), abs=1e-9), key
