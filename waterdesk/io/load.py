@@ -82,7 +82,7 @@ def _build_basin(doc: TomlDocument, parsed: BasinFile) -> Basin:
     return _assemble(doc, parsed.basin, [_to_node(n) for n in parsed.node], parsed.reach)
 
 
-def _carry_over(default: str | float | None, table: dict[str, str | float] | None
+def _carry_over(default: str | float | None, table: Mapping[str, str | float] | None
                 ) -> str | float | dict[str, str | float]:
     """[scenario] carry_over (one value for all reservoirs) and the [carry_over] table
     (per reservoir id) as one setting; "initial" where neither says."""

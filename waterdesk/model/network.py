@@ -129,6 +129,7 @@ def compile_network(basin: Basin) -> Network:
             river_out[index[reach.from_node]] = r
     res = basin.reservoirs
     dem = basin.demands
+    ops = _operations(res)
     area_s, area_a, area_n = _curves([r.area_curve for r in res])
     head_s, head_h, head_n = _curves([r.head_curve for r in res])
     inf = np.inf
@@ -174,23 +175,25 @@ def compile_network(basin: Basin) -> Network:
         dem_return_node=np.array([index[d.return_to] if d.return_to else -1 for d in dem], dtype=np.int64),
         dem_country=tuple(d.country for d in dem),
         dem_sector=tuple(d.sector for d in dem),
-        **_operations(res),
+        res_target_mcm=ops[0], res_target_priority=ops[1], res_buffer_mcm=ops[2], res_buffer_coef=ops[3],
+        res_curve_s=ops[4], res_curve_q=ops[5], res_curve_n=ops[6],
     )
 
 
-def _operations(res: list["Reservoir"]) -> dict[str, NDArray[np.float64] | NDArray[np.int64]]:
-    """Arrays of the reservoirs' operating rules (target, buffer, release curve)."""
+def _operations(res: list[Reservoir]) -> tuple[F64, I64, F64, F64, F64, F64, I64]:
+    """Arrays of the reservoirs' operating rules: target [mcm] (n_res, 12), its priority,
+    buffer level (n_res, 12), buffer coefficient, release curve (storage, release, points)."""
     nan12 = (float("nan"),) * 12
     curve_s, curve_q, curve_n = _curves([r.release_curve for r in res])
-    return {
-        "res_target_mcm": np.array([r.target_storage_mcm or nan12 for r in res], dtype=np.float64).reshape(len(res), 12),
-        "res_target_priority": np.array([r.target_priority or 0 if (r.target_storage_mcm or r.release_curve) else 0
-                                         for r in res], dtype=np.int64),
-        "res_buffer_mcm": np.array([r.buffer_mcm if r.buffer_mcm and r.buffer_coefficient else nan12 for r in res],
-                                   dtype=np.float64).reshape(len(res), 12),
-        "res_buffer_coef": np.array([r.buffer_coefficient or 0.0 for r in res], dtype=np.float64),
-        "res_curve_s": curve_s, "res_curve_q": curve_q, "res_curve_n": curve_n,
-    }
+    return (
+        np.array([r.target_storage_mcm or nan12 for r in res], dtype=np.float64).reshape(len(res), 12),
+        np.array([r.target_priority or 0 if (r.target_storage_mcm or r.release_curve) else 0 for r in res],
+                 dtype=np.int64),
+        np.array([r.buffer_mcm if r.buffer_mcm and r.buffer_coefficient else nan12 for r in res],
+                 dtype=np.float64).reshape(len(res), 12),
+        np.array([r.buffer_coefficient or 0.0 for r in res], dtype=np.float64),
+        curve_s, curve_q, curve_n,
+    )
 
 
 
