@@ -341,3 +341,23 @@ def test_basin_reference_table_matches_a_fresh_run(basin):
         printed = rows[key]
         decimals = len(printed.split(".")[1]) if "." in printed else 0
         assert round(figure(runs[scenario]), decimals) == pytest.approx(float(printed), abs=1e-9), key
+
+
+def test_bad_operating_rules_are_named_with_file_and_line(case):
+    """A target without its priority, a buffer without its coefficient, a target above the
+    capacity and a [carry_over] entry for no reservoir: one problem each, file:line."""
+    import waterdesk as wd
+    from waterdesk.errors import InputError
+
+    res = reservoir("target_storage_mcm = [50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 500.0]\n"
+                    "buffer_mcm = 40.0", capacity=120.0)
+    path = case(below(res, irrigation([1.0] * 12), ["user"]), {"src": [1.0] * 3}, run=False,
+                scenario_extra='mode = "horizon"\n\n[carry_over]\nnowhere = "free"\n')
+    with pytest.raises(InputError) as err:
+        wd.load_scenario(path)
+    text = str(err.value)
+    assert "needs target_priority" in text
+    assert "needs both buffer_mcm and buffer_coefficient" in text
+    assert "targets must be <= capacity_mcm (120.0), got 500.0" in text
+    assert "no reservoir 'nowhere'" in text
+    assert "basin.toml:" in text and "scenario.toml:" in text
