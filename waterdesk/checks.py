@@ -154,6 +154,7 @@ def _check_reservoir(res: Reservoir, i: int, locate: Locator) -> list[Problem]:
             add("energy_target_gwh", "an energy target needs energy_priority (1 is served first)")
     elif res.energy_priority is not None:
         add("energy_priority", "energy_priority without energy_target_gwh")
+    problems += _check_operation(res, add)
     return problems
 
 
@@ -161,6 +162,33 @@ def without_evaporation(basin: Basin) -> list[str]:
     """Reservoirs that lose nothing to evaporation: no area_curve, or no (or all-zero)
     evaporation_mm. Not a problem; `waterdesk validate` notes them once."""
     return [r.id for r in basin.reservoirs if not r.area_curve or not any(r.evaporation_mm)]
+
+
+def _check_operation(res: Reservoir, add: Callable[[str | None, str], None]) -> list[Problem]:
+    """Operating rules: target storage, buffer zone, release curve (docs/REFERENCE.md §12)."""
+    if (res.target_storage_mcm is not None or res.release_curve is not None) and res.target_priority is None:
+        add("target_priority" if res.target_storage_mcm is None else "target_storage_mcm",
+            "an operating target or release curve needs target_priority (1 is served first)")
+    if res.target_priority is not None and res.target_storage_mcm is None and res.release_curve is None:
+        add("target_priority", "target_priority without target_storage_mcm or release_curve")
+    for value in res.target_storage_mcm or ():
+        if value > res.capacity_mcm:
+            add("target_storage_mcm", f"targets must be <= capacity_mcm ({res.capacity_mcm}), got {value}")
+            break
+    if (res.buffer_mcm is None) != (res.buffer_coefficient is None):
+        add("buffer_mcm" if res.buffer_mcm is not None else "buffer_coefficient",
+            "a buffer zone needs both buffer_mcm and buffer_coefficient")
+    for value in res.buffer_mcm or ():
+        if value > res.capacity_mcm:
+            add("buffer_mcm", f"must be <= capacity_mcm ({res.capacity_mcm}), got {value}")
+            break
+    if res.release_curve is not None:
+        s = [p[0] for p in res.release_curve]
+        if any(b <= a for a, b in zip(s, s[1:])):
+            add("release_curve", "storage values must increase")
+        if any(p[1] < 0 for p in res.release_curve):
+            add("release_curve", "releases must be >= 0 m3/s")
+    return []
 
 
 def _check_graph(basin: Basin, ids: set[str], reported: set[str], locate: Locator) -> list[Problem]:
@@ -280,6 +308,11 @@ def validate_scenario(scenario: Scenario, locate: Locator) -> list[Problem]:
     if scenario.mode == "horizon" and not _horizon_ok(scenario.horizon):
         add("horizon", "scenario.horizon",
             f'with mode = "horizon" must be "water_year", "year" or a number of steps, got {scenario.horizon!r}')
+    if isinstance(scenario.carry_over, dict):
+        reservoirs = {r.id for r in scenario.basin.reservoirs}
+        for rid in scenario.carry_over:
+            if rid != "*" and rid not in reservoirs:
+                add(rid, f"carry_over.{rid}", f"no reservoir {rid!r} in the basin", "carry_over")
     steps = make_steps(start, end, scenario.timestep)
     data = scenario.inflows
     problems += inflow_coverage(scenario.basin, data)

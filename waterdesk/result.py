@@ -6,6 +6,7 @@ import datetime as _dt
 import numpy as np
 import xarray as xr
 
+from waterdesk.allocate.operations import step_targets
 from waterdesk.model.network import KIND_CODE
 from waterdesk.simulate import Simulation
 
@@ -29,13 +30,16 @@ VARIABLES: dict[str, tuple[tuple[str, ...], str, str]] = {
     "withdrawal_by_country": (("time", "country"), "mcm", "volume delivered to the demands of each country"),
     "energy_target": (("time", "reservoir"), "GWh", "energy wanted from the turbines over the step"),
     "energy_shortfall": (("time", "reservoir"), "GWh", "energy target minus energy generated, if positive"),
+    "target_storage": (("time", "reservoir"), "mcm",
+                       "operating target of the storage at the end of the step (NaN where none)"),
+    "target_deviation": (("time", "reservoir"), "mcm", "storage minus its operating target (NaN where none)"),
     "mass_balance_error": (("time", "node"), "mcm",
                            "inflow - outflow - storage change - evaporation - consumption"),
 }
 
 
 #: variables every member of an ensemble shares (they do not depend on the inflows)
-MEMBER_SHARED = ("requested", "energy_target", "time_bounds", "clause_covers")
+MEMBER_SHARED = ("requested", "energy_target", "target_storage", "time_bounds", "clause_covers")
 
 
 def members_dataset(sims: list[Simulation], members: list[int], version: str) -> xr.Dataset:
@@ -70,6 +74,8 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "energy_target": sim.energy_target if sim.energy_target is not None else np.zeros_like(sim.energy),
     }
     values["energy_shortfall"] = np.maximum(values["energy_target"] - sim.energy, 0.0)
+    values["target_storage"] = step_targets(net, sim.steps)
+    values["target_deviation"] = sim.storage - values["target_storage"]
     data_vars = {}
     for name, (dims, units, long_name) in VARIABLES.items():
         data_vars[name] = xr.Variable(dims, values[name], {"units": units, "long_name": long_name})
@@ -116,6 +122,8 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "demand_scale": str(sc.demand_scale),
         "history": f"{now} waterdesk {version}: run {sc.path or sc.name}",
         "horizon": str(sc.horizon or ""),
+        "accounting_year": getattr(sc, "accounting_year", "oct"),
+        "carry_over": str(getattr(sc, "carry_over", "initial")) if sc.mode == "horizon" else "",
         "source": "waterdesk river-basin allocation model",
         "allocation_seconds": float(sim.timings.get("allocate_s", 0.0)),
         "allocation_steps": int(len(sim.steps)),

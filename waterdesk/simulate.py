@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 from waterdesk.allocate.clauses import ClauseBook, compile_rows
 from waterdesk.allocate import horizon
 from waterdesk.allocate.formulation import StepLP, extract, stack
+from waterdesk.allocate.operations import OperatingRules
 from waterdesk.allocate.solve import StepSolver
 from waterdesk.calendar import Steps
 from waterdesk.errors import InfeasibleError, SolverError
@@ -177,6 +178,8 @@ def _simulate(scenario: Scenario, members: list[InflowData],
         level_scale[lp.claim_level[j]] += max(b.claim_scale(int(row)) for b in books)
     for j, target in zip(np.flatnonzero(energy_claim), energy_target.T):
         level_scale[lp.claim_level[j]] += float(target.max(initial=0.0))
+    rules = OperatingRules(net, lp, steps, delta)       # reservoir operating rules (hook)
+    rules.add_scale(level_scale)
     slp = stack(lp, n_m)                                 # one block per member
     solver = StepSolver(slp, level_scale=level_scale)
     claim_m_scale = solver.m_scale[lp.claim_level]
@@ -212,6 +215,7 @@ def _simulate(scenario: Scenario, members: list[InflowData],
     stacked_coef_rows = (coef_rows[None, :] + row_block).ravel()
     stacked_coef_cols = (coef_cols[None, :] + col_block).ravel()
     n_coef_claims = n_r + n_claim
+    n_e = len(e_res)
     out_energy_target = np.zeros((n_t, n_k))
     out_energy_target[:, e_res] = energy_target
     coef_values = np.empty((n_m, len(coef_rows)))
@@ -255,9 +259,11 @@ def _simulate(scenario: Scenario, members: list[InflowData],
         state = (cum[0], q0[0], musk_i[0], musk_o[0])
         for t_start, n_win in horizon_windows(steps, scenario.horizon or "water_year"):
             tb = time.perf_counter()
+            carry = horizon.carry_over_volumes(scenario.carry_over, net, storage[0])   # hook
             hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local[0], requests,
                                    storage[0], evap_mm, edges, state, inf, energy_target,
-                                   energy_per_mcm(net, e_res, storage[0]))
+                                   energy_per_mcm(net, e_res, storage[0]), carry_over=carry,
+                                   storage_targets=rules.targets)
             if n_k:
                 # evaporation depends on storage: solve once with the area at the window's
                 # start, then again with the evaporation along that first storage path
@@ -273,7 +279,8 @@ def _simulate(scenario: Scenario, members: list[InflowData],
                     solver.solves += first.solves
                     hz = horizon.window_lp(lp, net, rows, book, t_start, n_win, delta, local[0], requests,
                                            storage[0], evap_mm, edges, state, inf,
-                                           energy_target, energy_per_mcm(net, e_res, storage[0]), evap_path)
+                                           energy_target, energy_per_mcm(net, e_res, storage[0]), evap_path,
+                                           carry_over=carry, storage_targets=rules.targets)
                 except (InfeasibleError, SolverError):
                     pass                       # the second solve reports what is wrong
             hsolver = StepSolver(hz.lp, level_scale=hz.level_scale, fair_rounds=HORIZON_FAIR_ROUNDS)
@@ -325,12 +332,14 @@ def _simulate(scenario: Scenario, members: list[InflowData],
                 coef_values[m, n_r + n_d:n_r + n_d + n_soft] = claim[soft]
         if len(e_res):
             target = energy_target[t]
-            claim_request[:, n_d + n_soft:] = target
+            claim_request[:, n_d + n_soft:n_d + n_soft + n_e] = target
             row_lo[:, lp.row_energy] = np.where(target > 0, target, -inf)
             row_lo[:, share_energy] = np.where(target > 0, 0.0, -inf)
-            coef_values[:, n_r + n_d + n_soft:n_coef_claims] = target
+            coef_values[:, n_r + n_d + n_soft:n_r + n_d + n_soft + n_e] = target
             for m in range(n_m):
                 coef_values[m, n_coef_claims:] = energy_per_mcm(net, e_res, storage[m])
+        if rules.active:
+            rules.apply(t, storage, evap, col_lo, row_lo, row_hi, claim_request, coef_values, n_r)
         coef_values[:, n_r:n_coef_claims] /= claim_m_scale      # M is held in mcm (solve.py)
         solver.set_coefficients(stacked_coef_rows, stacked_coef_cols, coef_values.ravel())
         try:

@@ -40,4 +40,5 @@ def test_each_constraint_family_is_named_for_what_it_means(chu_talas):
     model = declare(compile_network(wd.load_scenario(chu_talas).basin))
     names = {c.local_name for c in model.component_objects(pyo.Constraint)}
     assert names == {"mass_balance", "outlet", "equal_fraction", "clause", "clause_equal_fraction",
-                     "energy", "energy_equal_fraction"}
+                     "energy", "energy_equal_fraction", "target", "target_equal_fraction", "curve",
+                     "curve_equal_fraction"}

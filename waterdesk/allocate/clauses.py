@@ -31,9 +31,32 @@ __all__ = ["INF", "ClauseBook", "ClauseRow", "Term", "compile_rows", "flow_terms
            "withdrawal_terms"]
 
 
+RESERVE = "reserve"    # role of a cap's reservation row (docs/AGREEMENTS.md)
+
+
 def compile_rows(clauses: tuple[Clause, ...], basin: Basin, net: Network) -> list[ClauseRow]:
-    """The LP rows of every clause, in clause order (each kind's `rows`)."""
-    return [row for c, clause in enumerate(clauses) for row in clause.rows(c, net)]
+    """The LP rows of every clause, in clause order (each kind's `rows`), each cap on
+    withdrawals followed by its reservation rows (`reservation_rows`)."""
+    out: list[ClauseRow] = []
+    for c, clause in enumerate(clauses):
+        own = clause.rows(c, net)
+        out += own
+        if clause.counts_withdrawals:
+            out += [r for row in own for r in reservation_rows(row, net)]
+    return out
+
+
+def reservation_rows(row: ClauseRow, net: Network) -> list[ClauseRow]:
+    """Rows that keep a window cap on withdrawals for its higher priorities in step mode:
+    for each priority p of the row's demands but the highest, the deliveries to demands of
+    priority p or lower stay within what the cap leaves once the later requests of the
+    higher priorities are reserved (bounds set by `ClauseBook.bounds`). Only caps whose
+    expression is deliveries alone (a `flow:` reference has none)."""
+    if row.sense >= 0 or any(fam != "x" or coef <= 0 for fam, _, coef in row.terms):
+        return []
+    levels = sorted({int(net.dem_priority[d]) for _, d, _ in row.terms})
+    return [ClauseRow(row.clause, -1, tuple(t for t in row.terms if net.dem_priority[t[1]] >= p),
+                      f"{RESERVE}:{p}", row.party) for p in levels[1:]]
 
 
 class ClauseBook:
@@ -110,8 +133,50 @@ class ClauseBook:
         for c, clause in enumerate(clauses):
             clause.prepare(self, c, net, natural_mcm, requests)
         self.ref_so_far = np.zeros(len(rows))   # flow-reference shares: reference so far in window
+        self._init_reservations(requests, col_of)
         self.share_rows_demands = [clauses[r.clause].row_demands(net, r) for r in rows]
         self._window_now = np.full(len(clauses), -1)
+
+    def _init_reservations(self, requests: NDArray[np.float64], col_of: dict[str, NDArray[np.int64]]) -> None:
+        """Reservation rows: their cap row, the higher-priority demands they reserve for, and
+        those demands' requests over the rest of each window (after each step)."""
+        rows, net = self.rows, self.net
+        self.requests = requests
+        self.col_x = col_of["x"]
+        self.reserve_of: dict[int, tuple[int, NDArray[np.int64]]] = {}
+        main: dict[tuple[int, str], int] = {}
+        for i, row in enumerate(rows):
+            if not row.role.startswith(RESERVE):
+                if row.sense < 0:
+                    main.setdefault((row.clause, row.party), i)
+                continue
+            level = int(row.role.split(":")[1])
+            cap = main[(row.clause, row.party)]
+            higher = np.array([d for _, d, _ in rows[cap].terms if net.dem_priority[d] < level], dtype=np.int64)
+            self.reserve_of[i] = (cap, higher)
+        self.later_request: dict[int, NDArray[np.float64]] = {}     # clause -> (T, D)
+        self.window_requested: dict[int, NDArray[np.float64]] = {}   # clause -> (D,) in the window so far
+        self.window_supplied: dict[int, NDArray[np.float64]] = {}
+        for c in {self.rows[i].clause for i in self.reserve_of}:
+            self.window_requested[c] = np.zeros(requests.shape[1])
+            self.window_supplied[c] = np.zeros(requests.shape[1])
+            index = self.windows[c].index
+            later = np.zeros_like(requests)
+            for t in range(len(index) - 2, -1, -1):
+                if index[t] >= 0 and index[t + 1] == index[t]:
+                    later[t] = later[t + 1] + requests[t + 1]
+            self.later_request[c] = later
+
+    def _reserved(self, i: int, t: int) -> float:
+        """What reservation row i holds back at step t [mcm]: the higher priorities' requests
+        over the rest of the window, each scaled by the share of its requests delivered so far
+        in the window (1 before it asked anything)."""
+        cap, higher = self.reserve_of[i]
+        c = self.rows[i].clause
+        asked = self.window_requested[c][higher]
+        got = self.window_supplied[c][higher]
+        fraction = np.where(asked > 1e-9, np.minimum(got / np.maximum(asked, 1e-12), 1.0), 1.0)
+        return float((self.later_request[c][t, higher] * fraction).sum())
 
     def book_prices(self, t0: int, hz: "object", duals: NDArray[np.float64]) -> None:
         """Shadow prices of the clauses in a horizon window from the pricing LP's duals:
@@ -160,6 +225,12 @@ class ClauseBook:
                 continue
             if win != self._window_now[c]:
                 self._start_window(c, win)
+            if i in self.reserve_of:
+                cap = self.reserve_of[i][0]
+                hi[i] = max(0.0, hi[cap] - self._reserved(i, t))
+                claim[i] = max(clause.per_step_limit(self, c, win, t), 1e-3)
+                slack_hi[i] = 0.0 if clause.hard else INF
+                continue
             spread = self.weight[c, t] / self.weight_left[c, t]
             limit, need = clause.row_target(self, i, row, win, t, request)
             if row.sense < 0:
@@ -181,6 +252,9 @@ class ClauseBook:
             if row.clause == c:
                 self.used[i] = 0.0
                 self.ref_so_far[i] = 0.0
+        if c in self.window_requested:
+            self.window_requested[c][:] = 0.0
+            self.window_supplied[c][:] = 0.0
         required = self.clauses[c].window_required(self, c, win)
         if required is not None:
             self.required[c, win] = required
@@ -189,7 +263,7 @@ class ClauseBook:
         """What earlier steps of window `win` of clause c used, per party ("" if none)."""
         if self._window_now[c] != win:
             return {}
-        return {self.rows[i].party: float(self.used[i]) for i in self.rows_of[c]}
+        return {self.rows[i].party: float(self.used[i]) for i in self.rows_of[c] if i not in self.reserve_of}
 
     def record(self, t: int, x: NDArray[np.float64]) -> None:
         """Book step t: running totals and the windows' required / actual / violation.
@@ -214,3 +288,7 @@ class ClauseBook:
             win = int(self.windows[c].index[t])
             if win >= 0:
                 clause.book(self, c, win, t, x)
+        for c, asked in self.window_requested.items():
+            if self.windows[c].index[t] >= 0:
+                asked += self.requests[t]
+                self.window_supplied[c] += x[self.col_x]

@@ -129,6 +129,18 @@ class StepLP:
     #: carry a tiny cost so that water leaves the river only when someone needs it
     col_divert: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     divert_weight: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))   # 1 to 3
+    #: reservoir operating rules (see `operation_reservoirs`): target rows
+    #: v + short - over = target, release-curve rows rel + spill + short >= release
+    target_res: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    row_target: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    col_target_short: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    col_target_over: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    curve_res: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    row_curve: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    col_curve_short: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    #: columns with a fixed cost per mcm beside the stage costs (storage above an operating
+    #: target, `solve.OVER_TARGET_COST`)
+    col_penalty: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def claim_m(self) -> NDArray[np.int64]:
@@ -183,6 +195,10 @@ def stack(lp: StepLP, members: int) -> StepLP:
         claim_m_col=cols(lp.claim_m),
         storage_weight=tile(lp.storage_weight), col_divert=cols(lp.col_divert),
         divert_weight=tile(lp.divert_weight),
+        target_res=tile(lp.target_res), row_target=rows(lp.row_target),
+        col_target_short=cols(lp.col_target_short), col_target_over=cols(lp.col_target_over),
+        curve_res=tile(lp.curve_res), row_curve=rows(lp.row_curve),
+        col_curve_short=cols(lp.col_curve_short), col_penalty=cols(lp.col_penalty),
     )
 
 
@@ -231,11 +247,24 @@ def energy_reservoirs(net: Network) -> list[int]:
     return [k for k in range(len(net.res_ids)) if net.res_energy_priority[k] > 0]
 
 
+def operation_reservoirs(net: Network) -> tuple[list[int], list[int]]:
+    """Reservoirs with a storage target, and with a release curve, in reservoir order."""
+    if len(net.res_target_priority) != len(net.res_ids):
+        return [], []
+    ruled = net.res_target_priority > 0
+    target = [k for k in range(len(net.res_ids)) if ruled[k] and np.isfinite(net.res_target_mcm[k]).all()]
+    curve = [k for k in range(len(net.res_ids)) if ruled[k] and net.res_curve_n[k] > 0]
+    return target, curve
+
+
 def claim_priorities(net: Network, rows: list[ClauseRow], clauses: tuple[Clause, ...]) -> list[int]:
-    """Priority of every claim: demands, then the rows of soft clauses."""
+    """Priority of every claim: demands, the rows of soft clauses, energy targets, then the
+    operating rules (storage targets, release curves)."""
+    target, curve = operation_reservoirs(net)
     return [int(p) for p in net.dem_priority] + [
         int(clauses[r.clause].priority or 0) for r in rows if not clauses[r.clause].hard] + [
-        int(net.res_energy_priority[k]) for k in energy_reservoirs(net)]
+        int(net.res_energy_priority[k]) for k in energy_reservoirs(net)] + [
+        int(net.res_target_priority[k]) for k in target + curve]
 
 
 def declare(net: Network, rows: list[ClauseRow] | None = None,
@@ -257,6 +286,9 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
     soft = [i for i, r in enumerate(rows) if not clauses[r.clause].hard]
     m.SC = pyo.Set(initialize=soft)                                  # soft clause rows
     m.E = pyo.Set(initialize=energy_reservoirs(net))                 # reservoirs with energy targets
+    op_target, op_curve = operation_reservoirs(net)
+    m.TG = pyo.Set(initialize=op_target)                             # reservoirs with a storage target
+    m.RC = pyo.Set(initialize=op_curve)                              # reservoirs with a release curve
 
     m.a = pyo.Param(m.R, initialize=1.0, mutable=True)        # current-step routing coefficient
     m.request = pyo.Param(m.D, initialize=1.0, mutable=True)  # R[d]
@@ -265,6 +297,8 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
     m.claim = pyo.Param(m.SC, initialize=1.0, mutable=True)         # a soft row's "request"
     m.energy_per_mcm = pyo.Param(m.E, initialize=1.0, mutable=True)  # GWh per mcm through turbines
     m.energy_target = pyo.Param(m.E, initialize=1.0, mutable=True)   # GWh wanted this step
+    m.storage_target = pyo.Param(m.TG, initialize=1.0, mutable=True)  # mcm at the end of the step
+    m.curve_release = pyo.Param(m.RC, initialize=1.0, mutable=True)   # mcm the release curve asks
 
     m.q = pyo.Var(m.R, within=pyo.NonNegativeReals)
     m.x = pyo.Var(m.D, within=pyo.NonNegativeReals)
@@ -276,6 +310,9 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
     m.M = pyo.Var(m.P, within=pyo.NonNegativeReals)
     m.clause_slack = pyo.Var(m.C, within=pyo.NonNegativeReals)
     m.energy_short = pyo.Var(m.E, within=pyo.NonNegativeReals)      # GWh short of the target
+    m.target_short = pyo.Var(m.TG, within=pyo.NonNegativeReals)     # mcm below the storage target
+    m.target_over = pyo.Var(m.TG, within=pyo.NonNegativeReals)      # mcm above it
+    m.curve_short = pyo.Var(m.RC, within=pyo.NonNegativeReals)      # mcm short of the curve's release
     family = {"q": m.q, "x": m.x, "surplus": m.surplus, "v": m.v, "rel": m.rel, "spill": m.spill,
               "out": m.out}
 
@@ -335,6 +372,28 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
         return model.energy_target[k] * model.M[int(net.res_energy_priority[k])] - model.energy_short[k] >= 0.0
 
     m.energy_equal_fraction = pyo.Constraint(m.E, rule=energy_share)
+
+    # operating rules: storage toward its target (short is a claim at target_priority, over
+    # costs OVER_TARGET_COST per mcm); the release curve's release is a claim at the same level
+    def target(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.v[k] + model.target_short[k] - model.target_over[k] == model.storage_target[k]
+
+    m.target = pyo.Constraint(m.TG, rule=target)
+
+    def target_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.storage_target[k] * model.M[int(net.res_target_priority[k])] - model.target_short[k] >= 0.0
+
+    m.target_equal_fraction = pyo.Constraint(m.TG, rule=target_share)
+
+    def curve(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.rel[k] + model.spill[k] + model.curve_short[k] >= model.curve_release[k]
+
+    m.curve = pyo.Constraint(m.RC, rule=curve)
+
+    def curve_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.curve_release[k] * model.M[int(net.res_target_priority[k])] - model.curve_short[k] >= 0.0
+
+    m.curve_equal_fraction = pyo.Constraint(m.RC, rule=curve_share)
     # documentation objective: the first stage of the lexicographic solve
     m.objective = pyo.Objective(expr=sum(m.M[p] for p in m.P) - 1e-5 * sum(m.v[k] for k in m.K)
                                 + 1e-5 * sum(m.spill[k] for k in m.K), sense=pyo.minimize)
@@ -381,6 +440,10 @@ def declare_and_extract(net: Network, rows: list[ClauseRow] | None = None,
     col_slack = cols(model.clause_slack, list(range(len(rows))))
     energy_k = energy_reservoirs(net)
     col_energy = cols(model.energy_short, energy_k)
+    op_target, op_curve = operation_reservoirs(net)
+    col_tshort = cols(model.target_short, op_target)
+    col_cshort = cols(model.curve_short, op_curve)
+    n_op = len(op_target) + len(op_curve)
     col_out = np.full(net.n_node, -1, dtype=np.int64)
     for n in model.S:
         col_out[n] = col_of[id(model.out[n])]
@@ -401,13 +464,17 @@ def declare_and_extract(net: Network, rows: list[ClauseRow] | None = None,
         col_slack=col_slack,
         levels=levels,
         dem_level=np.searchsorted(levels, net.dem_priority).astype(np.int64),
-        claim_col=np.concatenate([cols(model.x, list(range(n_dem))), col_slack[soft], col_energy]).astype(np.int64),
-        claim_slack=np.array([False] * n_dem + [True] * (len(soft) + len(energy_k)), dtype=np.bool_),
+        claim_col=np.concatenate([cols(model.x, list(range(n_dem))), col_slack[soft], col_energy,
+                                  col_tshort, col_cshort]).astype(np.int64),
+        claim_slack=np.array([False] * n_dem + [True] * (len(soft) + len(energy_k) + n_op), dtype=np.bool_),
         claim_level=np.searchsorted(levels, np.array(priorities, dtype=np.int64)).astype(np.int64),
-        claim_row=np.array([-1] * n_dem + soft + [-2] * len(energy_k), dtype=np.int64),
+        claim_row=np.array([-1] * n_dem + soft + [-2] * len(energy_k) + [-3] * len(op_target)
+                           + [-4] * len(op_curve), dtype=np.int64),
         row_share=np.array([row_of[("equal_fraction", d)] for d in range(n_dem)]
                            + [row_of[("clause_equal_fraction", i)] for i in soft]
-                           + [row_of[("energy_equal_fraction", k)] for k in energy_k], dtype=np.int64),
+                           + [row_of[("energy_equal_fraction", k)] for k in energy_k]
+                           + [row_of[("target_equal_fraction", k)] for k in op_target]
+                           + [row_of[("curve_equal_fraction", k)] for k in op_curve], dtype=np.int64),
         col_energy_short=col_energy,
         row_energy=np.array([row_of[("energy", k)] for k in energy_k], dtype=np.int64),
         energy_res=np.array(energy_k, dtype=np.int64),
@@ -416,4 +483,12 @@ def declare_and_extract(net: Network, rows: list[ClauseRow] | None = None,
         storage_weight=storage_weights(net),
         col_divert=cols(model.q, divert[0]),
         divert_weight=divert[1],
+        target_res=np.array(op_target, dtype=np.int64),
+        row_target=np.array([row_of[("target", k)] for k in op_target], dtype=np.int64),
+        col_target_short=col_tshort,
+        col_target_over=cols(model.target_over, op_target),
+        curve_res=np.array(op_curve, dtype=np.int64),
+        row_curve=np.array([row_of[("curve", k)] for k in op_curve], dtype=np.int64),
+        col_curve_short=col_cshort,
+        col_penalty=cols(model.target_over, op_target),
     )

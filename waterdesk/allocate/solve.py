@@ -39,6 +39,9 @@ SURPLUS_COST = 5e-4    # per mcm of canal water passing a demand unconsumed (for
 DIVERT_COST = 1e-5     # per mcm entering a reach off a node's natural course (a canal), x 1
                        # to 3 by how far upstream (formulation.diversion_weights), so the LP
                        # has one answer, not one per pivoting order
+OVER_TARGET_COST = 3e-4  # per mcm stored above a reservoir's operating target: above the storage
+                         # value plus the spill cost (the excess is released) and below every
+                         # claim's weight (horizon mode may keep it for a later demand)
 TOL = 1e-7             # a shortage below this [mcm] is none
 FIX_SLACK = 1e-9       # relative slack when a decided delivery becomes a lower bound
 PRICE_BASE = 100.0     # pricing LP: weight of a level against the level above it
@@ -248,6 +251,7 @@ class StepSolver:
         cost[lp.col_v] = -STORAGE_VALUE * self._storage_weight * (weight[-1] if len(weight) else 1.0)
         cost[lp.col_spill] = SPILL_COST * (weight[-1] if len(weight) else 1.0)
         cost[lp.col_surplus] = SURPLUS_COST
+        cost[lp.col_penalty] += OVER_TARGET_COST * (weight[-1] if len(weight) else 1.0)
         h.changeColsCost(lp.n_col, self._all_cols, cost)
         self._cost_key = None
         h.run()
@@ -330,6 +334,7 @@ class StepSolver:
             cost[lp.col_spill] = SPILL_COST
             cost[lp.col_surplus] = SURPLUS_COST
             cost[lp.col_divert] += DIVERT_COST * self._divert_weight
+            cost[lp.col_penalty] += OVER_TARGET_COST
             self._cost_cache[key] = cost
         return key
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from waterdesk.calendar import water_year
 from waterdesk.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -161,13 +160,58 @@ def check_units(units: str) -> float:
     return UNITS[units]
 
 
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def first_month(ds: "xr.Dataset") -> int:
+    """First month (0 = January) of the result's accounting year (attribute
+    `accounting_year`, "oct" when absent: Oct-Sep as the ICWC counts)."""
+    return MONTHS.index(str(ds.attrs.get("accounting_year", "oct")).lower())
+
+
+def accounting_year(days: NDArray[np.datetime64], first: int = 9) -> NDArray[np.int64]:
+    """Accounting year of each date, named by the calendar year it ends in (first month
+    `first`, 0 = January; 9 = October gives the water year)."""
+    months = days.astype("datetime64[M]").astype(np.int64)
+    return months // 12 + 1970 + ((months % 12 >= first) & (first > 0))
+
+
+def year_label(ds: "xr.Dataset") -> str:
+    """The accounting year's months, e.g. "Oct-Sep" or "Jan-Dec"."""
+    first = first_month(ds)
+    return f"{MONTHS[first].title()}-{MONTHS[(first - 1) % 12].title()}"
+
+
 def step_water_year(ds: "xr.Dataset") -> NDArray[np.int64]:
-    """Water year of each step (of its start date)."""
-    return water_year(ds["time"].values.astype("datetime64[D]"))
+    """Accounting year of each step (of its start date); the water year (Oct-Sep) unless
+    the result says otherwise (`[scenario] accounting_year`)."""
+    return accounting_year(ds["time"].values.astype("datetime64[D]"), first_month(ds))
 
 
 def water_years(ds: "xr.Dataset") -> list[int]:
     return [int(y) for y in np.unique(step_water_year(ds))]
+
+
+def partial_years(ds: "xr.Dataset") -> list[int]:
+    """Accounting years the run does not cover from their first to their last day."""
+    bounds = ds["time_bounds"].values.astype("datetime64[D]")
+    first = first_month(ds)
+    out = []
+    for year in water_years(ds):
+        start = np.datetime64(f"{year - (1 if first > 0 else 0)}-{first + 1:02d}-01", "D")
+        end = np.datetime64(f"{year + (0 if first > 0 else 1)}-{first + 1:02d}-01", "D")
+        if bounds[0, 0] > start or bounds[-1, 1] < end:
+            out.append(year)
+    return out
+
+
+def year_note(ds: "xr.Dataset") -> str:
+    """The tables' note on the accounting year and the years the run covers in part."""
+    partial = partial_years(ds)
+    text = f"years: accounting years {year_label(ds)}, named by the calendar year they end in"
+    if partial:
+        text += "; partial (the run does not fill them): " + ", ".join(str(y) for y in partial)
+    return text
 
 
 def step_days(ds: "xr.Dataset") -> NDArray[np.float64]:
@@ -320,7 +364,7 @@ def ledger(ds: "xr.Dataset", units: str = "mcm", caps: Mapping[str, str] | None 
     wy = step_water_year(ds)
     years = water_years(ds)
     delivered_all = np.asarray(ds["withdrawal_by_country"].values, dtype=float)
-    parties = Table("parties", f"Ledger per party and water year (Oct-Sep) [{units}]", [
+    parties = Table("parties", f"Ledger per party and accounting year ({year_label(ds)}) [{units}]", [
         Column("country", kind="str"), Column("water_year", kind="int"),
         Column("entitlement", units), Column("delivered", units), Column("deviation", units),
         Column("balance", units)])
@@ -336,6 +380,7 @@ def ledger(ds: "xr.Dataset", units: str = "mcm", caps: Mapping[str, str] | None 
     parties.notes.append("entitlement: requested volume of the country's demands"
                          + (", capped by its max_withdrawal clauses" if caps else "")
                          + "; deviation = delivered - entitlement; balance: deviations carried over the water years")
+    parties.notes.append(year_note(ds))
     return {"parties": parties, "clauses": clause_ledger(ds, units)}
 
 
@@ -422,6 +467,7 @@ def demand_met(ds: "xr.Dataset", units: str = "mcm") -> Table:
             table.rows.append([group, item, year, r / per, s / per, _pct(s, r), worst, worst_pct, n_short])
     table.notes.append(f"met = supplied / requested; worst month: lowest % met of a calendar month; "
                        f"shortage month: shortage > {TOL_MCM:g} mcm")
+    table.notes.append(year_note(ds))
     return table
 
 
@@ -443,6 +489,7 @@ def equity(ds: "xr.Dataset") -> Table:
                            jain_index(met)])
     table.notes.append("J = (sum x)^2 / (n sum x^2) over the n countries with a request, x = % met: "
                        "1 = all equal, 1/n = one country gets everything")
+    table.notes.append(year_note(ds))
     return table
 
 
@@ -454,15 +501,21 @@ def reservoirs(ds: "xr.Dataset", units: str = "mcm") -> Table:
     spill_mcm = np.asarray(ds["spill"].values, dtype=float) * (step_days(ds) * MCM_PER_M3S_DAY)[:, None]
     table = Table("reservoirs", f"Reservoir outcomes per water year [{units}, GWh]", [
         Column("reservoir", kind="str"), Column("water_year", kind="int"),
-        Column("end_storage", units), Column("spill", units), Column("energy", "GWh")])
+        Column("end_storage", units), Column("spill", units), Column("energy", "GWh"),
+        Column("target_deviation", units)])
+    deviation = (np.asarray(ds["target_deviation"].values, dtype=float) if "target_deviation" in ds
+                 else np.full(ds["storage"].shape, np.nan))
     for k, name in enumerate(_strs(ds["reservoir"].values) if ds.sizes.get("reservoir", 0) else []):
         for year in water_years(ds):
             steps = np.flatnonzero(wy == year)
             table.rows.append([name, year, float(ds["storage"].values[steps[-1], k]) / per,
                                float(spill_mcm[steps, k].sum()) / per,
-                               float(np.asarray(ds["energy"].values)[steps, k].sum())])
+                               float(np.asarray(ds["energy"].values)[steps, k].sum()),
+                               float(np.mean(deviation[steps, k])) / per])
     table.notes.append("end storage: at the end of the water year's last step in the run; "
-                       "spill = spill flow x step length")
+                       "spill = spill flow x step length; target deviation: storage minus the "
+                       "operating target, mean over the year's steps (empty without a target)")
+    table.notes.append(year_note(ds))
     return table
 
 

@@ -14,10 +14,13 @@ from waterdesk.analysis.accounts import (
     TOL_MCM,
     Column,
     Table,
+    accounting_year,
     check_units,
+    first_month,
     step_days,
     step_water_year,
     water_years,
+    year_note,
 )
 from waterdesk.errors import InputError, Problem
 
@@ -121,7 +124,7 @@ def _totals(ds: "xr.Dataset", by: str) -> dict[tuple[str, int], list[float]]:
             violation = np.asarray(ds["clause_violation"].values[:, c], dtype=float)
             valid = ~np.isnat(starts) & ~np.isnan(violation)
             win_wy = np.zeros(len(starts), dtype=np.int64)
-            win_wy[valid] = step_water_year_of(starts[valid])
+            win_wy[valid] = step_water_year_of(starts[valid], first_month(ds))
             for year in sorted(set(win_wy[valid].tolist())):
                 w = valid & (win_wy == year)
                 bad = w & (violation > TOL_MCM)
@@ -129,10 +132,9 @@ def _totals(ds: "xr.Dataset", by: str) -> dict[tuple[str, int], list[float]]:
     return out
 
 
-def step_water_year_of(days: np.ndarray) -> np.ndarray:
-    from waterdesk.calendar import water_year
-
-    return water_year(days.astype("datetime64[D]"))
+def step_water_year_of(days: np.ndarray, first: int = 9) -> np.ndarray:
+    """Accounting year of each date (first month `first`, 0 = January; 9: water year)."""
+    return accounting_year(days.astype("datetime64[D]"), first)
 
 
 def compare(results: "Mapping[str, xr.Dataset] | Sequence[str | Path]", by: str = "country",
@@ -190,6 +192,7 @@ def compare(results: "Mapping[str, xr.Dataset] | Sequence[str | Path]", by: str 
                            + f" {int(t[0])}/{int(t[0] + t[1])}")
         table.rows.append(row)
     table.notes.append(f"results: {', '.join(f'{n} = {loaded[n][0]}' for n in names)}")
+    table.notes += list(dict.fromkeys(year_note(ds) for _, ds in loaded.values()))
     if by == "clause":
         table.notes.append(f"windows counted in the water year they start; violated: > {TOL_MCM:g} mcm")
     return table

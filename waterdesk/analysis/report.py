@@ -415,9 +415,18 @@ def _reservoir_html(ds: "xr.Dataset") -> str:
         spill = float((ds["spill"].values[:, k] * days * MCM_PER_M3S_DAY).sum())
         body.append([(str(name), ""), (_num(cap), "num"), (_num(float(ds["storage"].values[-1, k])), "num"),
                      (_num(float(ds["storage"].values[:, k].min())), "num"), (_num(spill), "num"),
-                     (_num(float(ds["energy"].values[:, k].sum())), "num")])
+                     (_num(float(ds["energy"].values[:, k].sum())), "num"),
+                     (_num(_mean_deviation(ds, k)), "num")])
     return _table(["reservoir", "capacity (mcm)", "end storage (mcm)", "lowest storage (mcm)",
-                   "spill (mcm)", "energy (GWh)"], body, "reservoirs")
+                   "spill (mcm)", "energy (GWh)", "mean target deviation (mcm)"], body, "reservoirs")
+
+
+def _mean_deviation(ds: "xr.Dataset", k: int) -> float | None:
+    """Mean of storage minus the operating target [mcm]; None without a target."""
+    if "target_deviation" not in ds:
+        return None
+    values = np.asarray(ds["target_deviation"].values[:, k], dtype=float)
+    return float(values.mean()) if np.isfinite(values).all() and len(values) else None
 
 
 def _clause_html(ds: "xr.Dataset") -> str:

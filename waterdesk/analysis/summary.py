@@ -176,7 +176,8 @@ def _member_probabilities(sweep: Sweep, runs: list[tuple[str, dict[str, Any]]],
     coords["combination"] = ("combination", np.array([f"c{c:04d}" for c in range(len(combos))], dtype=object))
     coords["window"] = ("window", np.arange(n_win, dtype=np.int32))
     coords["water_year"] = ("water_year", np.array(years, dtype=np.int32),
-                            {"long_name": "water year (Oct-Sep, named by the calendar year it ends in)"})
+                            {"long_name": "accounting year ([scenario] accounting_year, Oct-Sep by default), "
+                                          "named by the calendar year it ends in"})
     for k, key in enumerate(others):
         coords[f"combination_{key}"] = ("combination", _coordinate([json.loads(c[k]) for c in combos]),
                                         {"long_name": f"value of {key} in each combination"})

@@ -89,17 +89,30 @@ def _build_basin(doc: TomlDocument, parsed: BasinFile) -> Basin:
     return _assemble(doc, parsed.basin, [_to_node(n) for n in parsed.node], parsed.reach)
 
 
+def _carry_over(default: str | float | None, table: Mapping[str, str | float] | None
+                ) -> str | float | dict[str, str | float]:
+    """[scenario] carry_over (one value for all reservoirs) and the [carry_over] table
+    (per reservoir id) as one setting; "initial" where neither says."""
+    base = "initial" if default is None else default
+    if not table:
+        return base
+    return {"*": base, **table}
+
+
 def _to_node(node: Any) -> Node:
     fields = node.model_dump()
     if node.kind == "reservoir":     # no area curve or no depths: no evaporation (docs/FILES.md)
         fields["area_curve"] = fields.get("area_curve") or ()
         fields["evaporation_mm"] = fields.get("evaporation_mm") or (0.0,) * 12
-    for key in ("area_curve", "head_curve"):
+    for key in ("area_curve", "head_curve", "release_curve"):
         if fields.get(key) is not None:
             fields[key] = tuple(tuple(p) for p in fields[key])
-    for key in ("evaporation_mm", "monthly_mcm", "energy_target_gwh"):
+    for key in ("evaporation_mm", "monthly_mcm", "energy_target_gwh", "target_storage_mcm"):
         if fields.get(key) is not None:
             fields[key] = tuple(fields[key])
+    if fields.get("buffer_mcm") is not None:
+        value = fields["buffer_mcm"]
+        fields["buffer_mcm"] = tuple(value) if isinstance(value, list) else (float(value),) * 12
     return NODE_CLASSES[node.kind](**fields)
 
 
@@ -376,6 +389,8 @@ def _load_scenario(path: Path, overrides: Mapping[str, Any] | None, generator: G
         clauses=tuple(clause_from_fields(c.model_dump()) for c in parsed.clause),
         exchange=parsed.exchange.model_dump() if parsed.exchange else None,
         path=path, inputs_sha256=sha.hexdigest(), members=tuple(ensemble),
+        carry_over=_carry_over(info.carry_over, parsed.carry_over),
+        accounting_year=info.accounting_year,
     )
     scenario_locate = _locator(doc)
 

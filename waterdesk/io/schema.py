@@ -130,6 +130,17 @@ class ReservoirNode(_NodeBase):
     energy_target_gwh: Twelve | None = Field(
         default=None, description="energy wanted from the turbines in each calendar month, Jan..Dec")
     energy_priority: Annotated[int, Field(ge=1)] | None = None
+    target_storage_mcm: Twelve | None = Field(
+        default=None, description="operating target: storage wanted at the end of each month, Jan..Dec")
+    target_priority: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="priority at which the target (and the release curve) is served")
+    buffer_mcm: Annotated[float, Field(ge=0)] | Twelve | None = Field(
+        default=None, description="buffer level (one value or 12 monthly): below it releases are limited")
+    buffer_coefficient: Annotated[float, Field(gt=0, le=1)] | None = Field(
+        default=None, description="fraction of the stored water above dead storage released per step "
+                                  "while below the buffer level")
+    release_curve: Curve | None = Field(
+        default=None, description="[[storage_mcm, release_m3s], ...]: release wanted at a storage")
 
 
 class DemandNode(_NodeBase):
@@ -185,6 +196,11 @@ class ScenarioInfo(_Strict):
     mode: Literal["step", "horizon"] = "step"
     horizon: str | Annotated[int, Field(ge=1)] | None = Field(
         default=None, description='mode = "horizon": "water_year" (default), "year" or a number of steps')
+    carry_over: Literal["initial", "free"] | Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description='mode = "horizon": storage at the end of each window: "initial" '
+                                  '(at least the window\'s start storage), "free" or a volume [mcm]')
+    accounting_year: Literal["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                             "dec"] = Field(default="oct", description="first month of the accounting year")
 
 
 class Generate(_Strict):
@@ -314,6 +330,8 @@ class ScenarioFile(_Strict):
     output: Output = Field(default_factory=Output)
     clause: list[Clause] = Field(default_factory=list)
     exchange: Exchange | None = None
+    carry_over: dict[NodeId, Literal["initial", "free"] | Annotated[float, Field(ge=0)]] | None = Field(
+        default=None, description='mode = "horizon": end-of-window storage per reservoir id')
 
 
 def json_schema(kind: str) -> dict[str, Any]:

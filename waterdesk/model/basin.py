@@ -51,6 +51,15 @@ class Reservoir(Node):
     outlet_max_m3s: float | None = None
     energy_target_gwh: tuple[float, ...] | None = None
     energy_priority: int | None = None
+    #: operating rules (docs/DESIGN.md "Reservoir operation"): end-of-month target storage,
+    #: Jan..Dec, served at target_priority; buffer level (12 monthly values) below which the
+    #: release of stored water is limited to buffer_coefficient of the storage above dead
+    #: storage per step; release wanted as a function of storage, [[storage_mcm, release_m3s]]
+    target_storage_mcm: tuple[float, ...] | None = None
+    target_priority: int | None = None
+    buffer_mcm: tuple[float, ...] | None = None
+    buffer_coefficient: float | None = None
+    release_curve: tuple[tuple[float, float], ...] | None = None
 
     @property
     def has_hydropower(self) -> bool:

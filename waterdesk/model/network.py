@@ -8,12 +8,12 @@ topological `order` (upstream first).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from waterdesk.model.basin import Basin
+from waterdesk.model.basin import Basin, Reservoir
 
 ROUTING_CODE = {"none": 0, "lag": 1, "muskingum": 2}
 KIND_CODE = {"inflow": 0, "junction": 1, "gauge": 2, "reservoir": 3, "demand": 4, "sink": 5}
@@ -70,6 +70,14 @@ class Network:
     dem_return_node: I64      # -1 if none
     dem_country: tuple[str, ...]
     dem_sector: tuple[str, ...]
+    # reservoir operating rules (docs/REFERENCE.md §12), NaN / 0 where a reservoir has none
+    res_target_mcm: F64 = field(default_factory=lambda: np.zeros((0, 12)))      # (n_res, 12) end of month
+    res_target_priority: I64 = field(default_factory=lambda: np.zeros(0, np.int64))  # 0: no target/curve
+    res_buffer_mcm: F64 = field(default_factory=lambda: np.zeros((0, 12)))      # (n_res, 12), NaN: none
+    res_buffer_coef: F64 = field(default_factory=lambda: np.zeros(0))
+    res_curve_s: F64 = field(default_factory=lambda: np.zeros((0, 2)))          # release curve storage
+    res_curve_q: F64 = field(default_factory=lambda: np.zeros((0, 2)))          # and release [m3 s-1]
+    res_curve_n: I64 = field(default_factory=lambda: np.zeros(0, np.int64))     # points, 0: none
 
     @property
     def n_node(self) -> int:
@@ -123,6 +131,7 @@ def compile_network(basin: Basin) -> Network:
             river_out[index[reach.from_node]] = r
     res = basin.reservoirs
     dem = basin.demands
+    ops = _operations(res)
     area_s, area_a, area_n = _curves([r.area_curve for r in res])
     head_s, head_h, head_n = _curves([r.head_curve for r in res])
     inf = np.inf
@@ -168,6 +177,24 @@ def compile_network(basin: Basin) -> Network:
         dem_return_node=np.array([index[d.return_to] if d.return_to else -1 for d in dem], dtype=np.int64),
         dem_country=tuple(d.country for d in dem),
         dem_sector=tuple(d.sector for d in dem),
+        res_target_mcm=ops[0], res_target_priority=ops[1], res_buffer_mcm=ops[2], res_buffer_coef=ops[3],
+        res_curve_s=ops[4], res_curve_q=ops[5], res_curve_n=ops[6],
+    )
+
+
+def _operations(res: list[Reservoir]) -> tuple[F64, I64, F64, F64, F64, F64, I64]:
+    """Arrays of the reservoirs' operating rules: target [mcm] (n_res, 12), its priority,
+    buffer level (n_res, 12), buffer coefficient, release curve (storage, release, points)."""
+    nan12 = (float("nan"),) * 12
+    curve_s, curve_q, curve_n = _curves([r.release_curve for r in res])
+    return (
+        np.array([r.target_storage_mcm or nan12 for r in res], dtype=np.float64).reshape(len(res), 12),
+        np.array([r.target_priority or 0 if (r.target_storage_mcm or r.release_curve) else 0 for r in res],
+                 dtype=np.int64),
+        np.array([r.buffer_mcm if r.buffer_mcm and r.buffer_coefficient else nan12 for r in res],
+                 dtype=np.float64).reshape(len(res), 12),
+        np.array([r.buffer_coefficient or 0.0 for r in res], dtype=np.float64),
+        curve_s, curve_q, curve_n,
     )
 
 

@@ -79,6 +79,11 @@ class Scenario:
     #: an ensemble scenario's inflow members (`inflows.members` / `inflows.generate`); the
     #: run takes them all together and the result has a member dimension. Empty: one run.
     members: tuple[InflowData, ...] = ()
+    #: horizon mode: storage wanted at the end of each window, "initial" (default: the
+    #: window's start storage), "free", a volume [mcm], or {reservoir id: one of those}
+    carry_over: str | float | dict[str, str | float] = "initial"
+    #: first month of the accounting year of ledgers, summaries and reports ("oct": Oct-Sep)
+    accounting_year: str = "oct"
 
     def replace(self, **changes: Any) -> "Scenario":
         """A copy with some fields changed (the result records the new values)."""
