@@ -267,6 +267,43 @@ def claim_priorities(net: Network, rows: list[ClauseRow], clauses: tuple[Clause,
         int(net.res_target_priority[k]) for k in target + curve]
 
 
+def _declare_targets(m: pyo.ConcreteModel, net: Network, pyo: Any) -> None:
+    """The rows of `declare` that hold a target at a priority: hydropower energy, storage
+    operating targets and release curves, each with its equal-fraction row."""
+    def energy(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        # energy from the turbines (head at the start storage) + shortfall >= target
+        return model.energy_per_mcm[k] * model.rel[k] + model.energy_short[k] >= model.energy_target[k]
+
+    m.energy = pyo.Constraint(m.E, rule=energy)
+
+    def energy_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.energy_target[k] * model.M[int(net.res_energy_priority[k])] - model.energy_short[k] >= 0.0
+
+    m.energy_equal_fraction = pyo.Constraint(m.E, rule=energy_share)
+
+    # operating rules: storage toward its target (short is a claim at target_priority, over
+    # costs OVER_TARGET_COST per mcm); the release curve's release is a claim at the same level
+    def target(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.v[k] + model.target_short[k] - model.target_over[k] == model.storage_target[k]
+
+    m.target = pyo.Constraint(m.TG, rule=target)
+
+    def target_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.storage_target[k] * model.M[int(net.res_target_priority[k])] - model.target_short[k] >= 0.0
+
+    m.target_equal_fraction = pyo.Constraint(m.TG, rule=target_share)
+
+    def curve(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.rel[k] + model.spill[k] + model.curve_short[k] >= model.curve_release[k]
+
+    m.curve = pyo.Constraint(m.RC, rule=curve)
+
+    def curve_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
+        return model.curve_release[k] * model.M[int(net.res_target_priority[k])] - model.curve_short[k] >= 0.0
+
+    m.curve_equal_fraction = pyo.Constraint(m.RC, rule=curve_share)
+
+
 def declare(net: Network, rows: list[ClauseRow] | None = None,
             clauses: tuple[Clause, ...] = ()) -> pyo.ConcreteModel:
     """The one-step LP as a Pyomo model (placeholder data = 1), mirroring the docstring."""
@@ -362,38 +399,7 @@ def declare(net: Network, rows: list[ClauseRow] | None = None,
 
     m.clause_equal_fraction = pyo.Constraint(m.SC, rule=clause_share)
 
-    def energy(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
-        # energy from the turbines (head at the start storage) + shortfall >= target
-        return model.energy_per_mcm[k] * model.rel[k] + model.energy_short[k] >= model.energy_target[k]
-
-    m.energy = pyo.Constraint(m.E, rule=energy)
-
-    def energy_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
-        return model.energy_target[k] * model.M[int(net.res_energy_priority[k])] - model.energy_short[k] >= 0.0
-
-    m.energy_equal_fraction = pyo.Constraint(m.E, rule=energy_share)
-
-    # operating rules: storage toward its target (short is a claim at target_priority, over
-    # costs OVER_TARGET_COST per mcm); the release curve's release is a claim at the same level
-    def target(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
-        return model.v[k] + model.target_short[k] - model.target_over[k] == model.storage_target[k]
-
-    m.target = pyo.Constraint(m.TG, rule=target)
-
-    def target_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
-        return model.storage_target[k] * model.M[int(net.res_target_priority[k])] - model.target_short[k] >= 0.0
-
-    m.target_equal_fraction = pyo.Constraint(m.TG, rule=target_share)
-
-    def curve(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
-        return model.rel[k] + model.spill[k] + model.curve_short[k] >= model.curve_release[k]
-
-    m.curve = pyo.Constraint(m.RC, rule=curve)
-
-    def curve_share(model: pyo.ConcreteModel, k: int) -> pyo.Expression:
-        return model.curve_release[k] * model.M[int(net.res_target_priority[k])] - model.curve_short[k] >= 0.0
-
-    m.curve_equal_fraction = pyo.Constraint(m.RC, rule=curve_share)
+    _declare_targets(m, net, pyo)
     # documentation objective: the first stage of the lexicographic solve
     m.objective = pyo.Objective(expr=sum(m.M[p] for p in m.P) - 1e-5 * sum(m.v[k] for k in m.K)
                                 + 1e-5 * sum(m.spill[k] for k in m.K), sense=pyo.minimize)
