@@ -325,7 +325,7 @@ def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
         for country in clause.parties:
             if country not in basin.countries:
                 add("parties", f"{country} is not a country of the basin {list(basin.countries)}")
-        for key, message in clause.check(basin):
+        for key, message in clause.check(basin) + clause.check_mode(scenario.mode):
             add(key, message)
         only = getattr(clause, "demands", None)
         if only is not None:

@@ -90,6 +90,9 @@ def _to_node(node: Any) -> Node:
     for key in ("evaporation_mm", "monthly_mcm", "energy_target_gwh"):
         if fields.get(key) is not None:
             fields[key] = tuple(fields[key])
+    salt = fields.get("salinity_mg_l")
+    if salt is not None:   # one value or 12 monthly -> 12 monthly
+        fields["salinity_mg_l"] = tuple(salt) if isinstance(salt, list) else (float(salt),) * 12
     return NODE_CLASSES[node.kind](**fields)
 
 
