@@ -6,6 +6,8 @@ Units: 1 mcm x 1 mg/L = 1 t.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -184,17 +186,19 @@ def test_impossible_hard_limit_is_exit_3_naming_the_clause(tmp_path):
 
 
 def _add_salinity(basin_toml: str, seed: int) -> str:
+    """Salinity on a random basin: inflows 200-3,000 mg/L (12 monthly values), most
+    returns at 1,000-6,000 mg/L (the others at the delivered water's)."""
     rng = np.random.default_rng(seed)
-    blocks = basin_toml.split("[[")
-    out = [blocks[0]]
-    for block in blocks[1:]:
+    blocks = re.split(r"(?m)^(?=\[\[)", basin_toml)
+    out = []
+    for block in blocks:
         extra = ""
-        if block.startswith("node]]") and 'kind = "inflow"' in block:
+        if block.startswith("[[node]]") and 'kind = "inflow"' in block:
             extra = "salinity_mg_l = [" + ", ".join(f"{v:.1f}" for v in rng.uniform(200, 3000, 12)) + "]\n"
-        if block.startswith("node]]") and "return_to" in block and rng.random() < 0.7:
+        if block.startswith("[[node]]") and "return_to" in block and rng.random() < 0.7:
             extra += f"return_salinity_mg_l = {rng.uniform(1000, 6000):.1f}\n"
-        out.append(block.rstrip("\n") + "\n" + extra + "\n")
-    return "[[".join(out)
+        out.append(block.rstrip("\n") + "\n" + extra if block else block)
+    return "".join(out)
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -209,12 +213,14 @@ def test_salt_balance_on_random_networks(tmp_path_factory, seed, timestep):
     err = ds["salt_balance_error"].values
     scale = np.nanmax(np.abs(ds["salt_load"].values)) + 1.0
     assert np.abs(err).max() <= 1e-6 * scale
+    # mixing and routing take convex combinations of what entered (losses take water and
+    # salt alike), and evaporation only concentrates: every node stays at or above the
+    # freshest source, and without reservoirs at or below the saltiest
     c = ds["salinity"].values
-    assert np.all((c[np.isfinite(c)] >= -1e-9))
-    # concentrations stay within what enters: no node saltier than the saltiest source
-    # (evaporation aside: reservoirs concentrate)
-    sources = [float(np.max(ds["salinity"].sel(node=n).values)) for n in inflows]
-    returns = [4000.0 * 0 + 6000.0]
-    kinds = ds["node_kind"].values
-    plain = np.array([k not in ("reservoir",) for k in kinds])
-    assert np.nanmax(c[:, plain]) <= max(sources + returns) * (1 + 1e-9) or (kinds == "reservoir").any()
+    wet = np.isfinite(c)
+    sources = [float(v) for row in re.findall(r"salinity_mg_l = \[([^\]]*)\]", basin) for v in row.split(",")]
+    sources += [float(v) for v in re.findall(r"return_salinity_mg_l = ([0-9.]+)", basin)]
+    # (reservoirs start at their natural inflow's concentration, a mean of the sources)
+    assert c[wet].min() >= min(sources) * (1 - 1e-9)
+    if not ds.sizes["reservoir"]:
+        assert c[wet].max() <= max(sources) * (1 + 1e-9)
