@@ -48,6 +48,7 @@ def ledger(result: str, fmt: str, units: str, which: str | None) -> None:
     from waterdesk.analysis import accounts, ensemble
 
     kind, ds = ensemble.open_result_or_summary(result)
+    names: tuple[str, ...]
     if kind == "summary":
         tables = ensemble.ensemble_tables(ds, units)
         default, names = "window_probability", SUMMARY_TABLES
