@@ -224,3 +224,73 @@ def test_salt_balance_on_random_networks(tmp_path_factory, seed, timestep):
     assert c[wet].min() >= min(sources) * (1 - 1e-9)
     if not ds.sizes["reservoir"]:
         assert c[wet].max() <= max(sources) * (1 + 1e-9)
+
+
+def test_window_limit_lets_a_fresh_month_pay_for_a_salty_one(tmp_path):
+    """period = "year": the flow-weighted mean over the window may not exceed 1,000 mg/L.
+    January: 10 m3/s at 500 mg/L, no withdrawal, W = 26.784 mcm, so it leaves a credit of
+    (1,000 - 500)·26.784 = 13,392 t. February (Δ = 2.4192 mcm per m3/s): a withdrawal of x
+    m3/s, half returned at 4,000 mg/L, gives S - 1,000·W = Δ·(500(10 - x) + 2,000x - 1,000(10 - x/2))
+    = Δ·(2,000x - 5,000) <= 13,392 t  =>  x = (13,392/2.4192 + 5,000)/2,000 = 5.26786 m3/s,
+    and the window's mean is exactly 1,000 mg/L (February alone is above it)."""
+    feb = 8 * 0.0864 * 28
+    basin = (_inflow("river", 500.0) + '[[node]]\nid = "offtake"\nkind = "junction"\ncountry = "AA"\n'
+             + f'[[node]]\nid = "farm"\nkind = "demand"\ncountry = "AA"\nsector = "irrigation"\npriority = 1\n'
+             f'monthly_mcm = [0, {feb}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\nconsumptive_fraction = 0.5\n'
+             'return_to = "gauge"\nreturn_salinity_mg_l = 4000.0\n'
+             + GAUGE + SEA + _reach("river", "offtake") + _reach("offtake", "farm", 'kind = "canal"')
+             + _reach("offtake", "gauge") + _reach("gauge", "sea"))
+    clause = ('[[clause]]\nid = "yearly-mean"\nkind = "max_salinity"\nnode = "gauge"\nmax_mg_l = 1000.0\n'
+              'period = "year"\nhard = true\n')
+    ds = wd.run(write_case(tmp_path, basin, {"river": [10.0, 10.0]}, scenario_extra=clause))
+    x = ds["supplied"].values[1, 0] / (0.0864 * 28)
+    np.testing.assert_allclose(x, (500.0 * 26.784 / 2.4192 + 5000.0) / 2000.0, rtol=1e-6)
+    assert ds["salinity"].sel(node="gauge").values[1] > 1000.0
+    np.testing.assert_allclose(ds["clause_actual"].values[0, 0], 1000.0, atol=1e-3)
+
+
+def test_ledger_and_compare_report_the_flow_weighted_salinity(case, tmp_path):
+    """The two-river toy (1,000 mg/L at the gauge) against the same with a fresh second
+    river (500 mg/L): the ledger's yearly mean is the flow-weighted 1,000 mg/L and the
+    salt passing 15 m3/s x 90 days x 1,000 mg/L; compare --by salinity says -500 mg/L."""
+    from waterdesk.analysis.compare import compare
+    from waterdesk.analysis.salinity import salinity_table
+
+    rivers = _reach("a", "gauge") + _reach("b", "gauge") + _reach("gauge", "sea")
+    salty = case(_inflow("a", 500.0) + _inflow("b", 2000.0) + GAUGE + SEA + rivers, {"a": [10.0] * 3, "b": [5.0] * 3})
+    fresh = case(_inflow("a", 500.0) + _inflow("b", 500.0) + GAUGE + SEA + rivers, {"a": [10.0] * 3, "b": [5.0] * 3})
+    row = salinity_table(salty).rows[0]
+    assert row[0] == "gauge"
+    np.testing.assert_allclose(row[2], 1000.0, rtol=1e-12)
+    np.testing.assert_allclose(row[4], 15 * 0.0864 * 90 * 1000.0 / 1e3, rtol=1e-12)
+    table = compare({"salty": salty, "fresh": fresh}, by="salinity")
+    head = [c.header for c in table.columns]
+    diff = table.rows[0][head.index("mean salinity (mg/L) fresh-salty")]
+    np.testing.assert_allclose(diff, -500.0, rtol=1e-12)
+
+
+def test_a_basin_without_salinity_computes_none(case):
+    """No salinity key, no salinity variable (and no tracker in the run)."""
+    ds = case(_inflow("a", 1.0).replace("salinity_mg_l = 1.0\n", "") + SEA + _reach("a", "sea"), {"a": [1.0]})
+    assert not any(name.startswith("salt") or "salinity" in name for name in ds.data_vars)
+
+
+def test_salinity_inputs_are_checked(tmp_path):
+    """A return salinity on a basin whose inflows have none, and a max_salinity clause in
+    horizon mode, are input problems (exit 2) naming the key."""
+    basin = ('[[node]]\nid = "a"\nkind = "inflow"\ncountry = "AA"\n'
+             '[[node]]\nid = "farm"\nkind = "demand"\ncountry = "AA"\nsector = "irrigation"\npriority = 1\n'
+             'monthly_mcm = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nconsumptive_fraction = 0.5\n'
+             'return_to = "sea"\nreturn_salinity_mg_l = 3000.0\n' + SEA
+             + _reach("a", "farm", 'kind = "canal"') + _reach("a", "sea"))
+    path = write_case(tmp_path / "a", basin, {"a": [5.0]})
+    result = CliRunner().invoke(cli, ["run", str(path), "-o", str(tmp_path / "a.nc")])
+    assert result.exit_code == 2, result.output
+    assert 'node "a".salinity_mg_l' in result.output
+    clause = ('mode = "horizon"\n[[clause]]\nid = "lim"\nkind = "max_salinity"\nnode = "sea"\n'
+              'max_mg_l = 1000.0\nhard = true\n')
+    path = write_case(tmp_path / "b", basin.replace('kind = "inflow"\n', 'kind = "inflow"\nsalinity_mg_l = 500.0\n'),
+                      {"a": [5.0]}, scenario_extra=clause)
+    result = CliRunner().invoke(cli, ["run", str(path), "-o", str(tmp_path / "b.nc")])
+    assert result.exit_code == 2, result.output
+    assert 'clause "lim".kind' in result.output and "step" in result.output
