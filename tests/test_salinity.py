@@ -294,3 +294,21 @@ def test_salinity_inputs_are_checked(tmp_path):
     result = CliRunner().invoke(cli, ["run", str(path), "-o", str(tmp_path / "b.nc")])
     assert result.exit_code == 2, result.output
     assert 'clause "lim".kind' in result.output and "step" in result.output
+
+
+def test_report_shows_salinity_at_the_gauge_against_its_limit(tmp_path):
+    """The report of the limited toy has the salinity figure and the salinity table, whose
+    gauge row holds the limit-holding 1,000 mg/L; a result without salinity has neither."""
+    from tests.analysis.test_report import _parse
+    from waterdesk.analysis.report import report
+
+    ds = wd.run(_limit_case(tmp_path / "limited", 1000.0))
+    page = _parse(report([ds], tmp_path / "salt.html").read_text("utf-8"))
+    assert [img["data-figure"] for img in page.images].count("salinity") == 1
+    rows = page.table("salinity")
+    gauge = [r for r in rows if r and r[0] == "gauge"]
+    assert gauge and gauge[0][2] == "1,000.0" and gauge[0][5] == "1,000.0"
+    plain = wd.run(write_case(tmp_path / "plain", _inflow("a", 1.0).replace("salinity_mg_l = 1.0\n", "")
+                              + GAUGE + SEA + _reach("a", "gauge") + _reach("gauge", "sea"), {"a": [1.0]}))
+    page = _parse(report([plain], tmp_path / "plain.html").read_text("utf-8"))
+    assert "salinity" not in [img["data-figure"] for img in page.images]

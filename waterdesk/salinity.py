@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from waterdesk.errors import InputError, Problem
+from waterdesk.errors import InfeasibleError, InputError, Problem
 from waterdesk.kernels import routing
 from waterdesk.kernels.salt import DRY_MCM, balance, mix, salt_gradient
 from waterdesk.model.basin import Demand, Inflow, Reservoir
@@ -266,6 +266,7 @@ class SaltTracker:
         n_m = row_hi.shape[0]
         h = self.solver.h
         points: list[F64 | None] = list(self._x_prev)
+        relaxed_restart = False
         x = np.zeros(n_m * lp.n_col)
         for _ in range(MAX_ITERATIONS):
             lin: list[list[tuple[F64, float, float]] | None] = []
@@ -285,7 +286,16 @@ class SaltTracker:
                         row_hi[m, lp.row_clause[j.row]] = (base - f + credit) / j.c_max
                     for col, value in zip((self.row_cols + m * lp.n_col).tolist(), coef.tolist()):
                         h.changeCoeff(lp_row, int(col), float(value))
-            x = solve_fn()
+            try:
+                x = solve_fn()
+            except InfeasibleError:
+                # a tangent plane taken far from the answer may cut off every allocation:
+                # start again from the step solved without the rows, once
+                if relaxed_restart or all(p is None for p in points):
+                    raise
+                relaxed_restart = True
+                points = [None] * n_m
+                continue
             self.iterations += 1
             done = True
             for m in range(n_m):
