@@ -61,7 +61,11 @@ def salt_order(net: Network) -> tuple[NDArray[np.int64], int]:
             succ[a].append(b)
             indeg[b] += 1
     rank = {int(node): i for i, node in enumerate(net.order.tolist())}
-    ready = sorted((i for i in range(n) if indeg[i] == 0), key=rank.get)
+
+    def by_rank(node: int) -> int:
+        return rank[node]
+
+    ready = sorted((i for i in range(n) if indeg[i] == 0), key=by_rank)
     out: list[int] = []
     while ready:
         node = ready.pop(0)
@@ -70,7 +74,7 @@ def salt_order(net: Network) -> tuple[NDArray[np.int64], int]:
             indeg[b] -= 1
             if indeg[b] == 0:
                 ready.append(b)
-                ready.sort(key=rank.get)
+                ready.sort(key=by_rank)
     if len(out) < n:
         return net.order.astype(np.int64), 50
     return np.array(out, dtype=np.int64), 1
@@ -310,7 +314,9 @@ class SaltTracker:
                         done = False
                     elif lin[m] is not None and np.isfinite(credit):
                         grad, f, _ = lin[m][jj]  # type: ignore[index]
-                        predicted = f + float(grad @ (xm[self.row_cols] - points[m][self.row_cols]))  # type: ignore[index]
+                        start = points[m]
+                        assert start is not None          # lin[m] was taken at it
+                        predicted = f + float(grad @ (xm[self.row_cols] - start[self.row_cols]))
                         binding = predicted > credit + slack - tol
                         if binding and abs(predicted - f_real) > tol:
                             done = False
