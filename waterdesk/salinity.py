@@ -17,6 +17,7 @@ two marked places:
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -30,6 +31,7 @@ from waterdesk.model.basin import Demand, Inflow, Reservoir
 from waterdesk.model.network import KIND_CODE, Network
 
 F64 = NDArray[np.float64]
+log = logging.getLogger("waterdesk")
 #: fixed-point iterations of a step with max_salinity rows before the clause is reported
 #: violated by what the realised mixing gives
 MAX_ITERATIONS = 30
@@ -271,7 +273,9 @@ class SaltTracker:
         h = self.solver.h
         points: list[F64 | None] = list(self._x_prev)
         relaxed_restart = False
+        history: list[list[F64]] = [[] for _ in range(n_m)]     # the last two solutions
         x = np.zeros(n_m * lp.n_col)
+        best: tuple[tuple[float, float], F64] | None = None   # (hard excess, mismatch), solution
         for _ in range(MAX_ITERATIONS):
             lin: list[list[tuple[F64, float, float]] | None] = []
             for m in range(n_m):
@@ -302,6 +306,8 @@ class SaltTracker:
                 continue
             self.iterations += 1
             done = True
+            hard_excess = 0.0        # realised excess over the hard limits [t]
+            mismatch = 0.0           # |predicted - realised| of binding rows [t]
             for m in range(n_m):
                 xm = x[m * lp.n_col:(m + 1) * lp.n_col]
                 real = self._linearise(t, m, xm, a_now[m], b_mcm[m], evap[m])
@@ -310,8 +316,11 @@ class SaltTracker:
                     tol = TOL_MG_L * max(w_real, 1e-9)
                     credit = self._credit(m, j, t)
                     slack = float(xm[lp.col_slack[j.row]]) * j.c_max if not j.hard else 0.0
+                    if j.hard:
+                        hard_excess += max(0.0, f_real - credit)
                     if f_real > credit + slack + tol:
                         done = False
+                        mismatch += f_real - credit - slack
                     elif lin[m] is not None and np.isfinite(credit):
                         grad, f, _ = lin[m][jj]  # type: ignore[index]
                         start = points[m]
@@ -320,11 +329,25 @@ class SaltTracker:
                         binding = predicted > credit + slack - tol
                         if binding and abs(predicted - f_real) > tol:
                             done = False
-                points[m] = xm.copy()
+                            mismatch += abs(predicted - f_real)
+                # the tangent planes at two LP vertices can send the solve back and forth
+                # between them (a 2-cycle): then linearise half-way between the solution and
+                # the point before, which closes in on the fixed point
+                previous = points[m]
+                cycle = (len(history[m]) >= 2 and previous is not None
+                         and np.abs(xm - history[m][-2]).max() <= 1e-7 * (1.0 + np.abs(xm).max()))
+                history[m] = (history[m] + [xm.copy()])[-2:]
+                points[m] = 0.5 * (xm + previous) if cycle and previous is not None else xm.copy()
             if done:
                 return x
+            score = (hard_excess, mismatch)
+            if best is None or score < best[0]:
+                best = (score, x.copy())
         self.unconverged += 1
-        return x
+        log.warning("step %d: the max_salinity rows and the mixing did not agree within %d solves; "
+                    "kept the solve closest to the hard limits; the clauses book the realised excess",
+                    t, MAX_ITERATIONS)
+        return best[1] if best is not None else x
 
 
 def _natural_concentration(net: Network, order: NDArray[np.int64], natural_m3s: F64, local_m3s: F64,
