@@ -47,6 +47,14 @@ def validate_basin(basin: Basin, locate: Locator, placeholders: frozenset[str] =
             add("node", i, "country", _node_where(node.id, "country"),
                 f"country {node.country} is not in [basin].countries {list(basin.countries)}")
     ids = set(seen)
+    # salinity (issue 14): once any node has a salinity key, every inflow needs salinity_mg_l
+    if any(getattr(n, k, None) is not None for n in basin.nodes
+           for k in ("salinity_mg_l", "return_salinity_mg_l", "initial_salinity_mg_l")):
+        for i, node in enumerate(basin.nodes):
+            if node.kind == "inflow" and getattr(node, "salinity_mg_l", None) is None and node.id not in placeholders:
+                add("node", i, "kind", _node_where(node.id, "salinity_mg_l"),
+                    "the basin uses salinity, so every inflow node needs salinity_mg_l "
+                    "(one value or 12 monthly values, mg/L)")
 
     reported: set[str] = set(placeholders)   # problems that make "never drains" redundant
     reach_ids: dict[str, int] = {}
@@ -381,7 +389,7 @@ def validate_clauses(scenario: Scenario, locate: Locator) -> list[Problem]:
         for country in clause.parties:
             if country not in basin.countries:
                 add("parties", f"{country} is not a country of the basin {list(basin.countries)}")
-        for key, message in clause.check(basin):
+        for key, message in clause.check(basin) + clause.check_mode(scenario.mode):
             add(key, message)
         only = getattr(clause, "demands", None)
         if only is not None:

@@ -7,6 +7,7 @@ import numpy as np
 import xarray as xr
 
 from waterdesk.allocate.operations import step_targets
+from waterdesk import salinity
 from waterdesk.model.network import KIND_CODE
 from waterdesk.simulate import Simulation
 
@@ -102,6 +103,7 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "demand_consumptive_fraction": xr.Variable("demand", net.dem_consumptive, {"units": "1"}),
     }
     data_vars.update(_clause_variables(sim, coords))
+    data_vars.update(salinity.result_variables(sim.salt))   # salinity (issue 14), when the run has it
     bounds = np.stack([sim.steps.start, sim.steps.end], axis=1).astype("datetime64[ns]")
     data_vars["time_bounds"] = xr.Variable(("time", "nv"), bounds)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()

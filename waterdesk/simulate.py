@@ -22,6 +22,7 @@ from waterdesk.allocate.operations import OperatingRules
 from waterdesk.allocate.solve import StepSolver
 from waterdesk.calendar import Steps
 from waterdesk.errors import InfeasibleError, SolverError
+from waterdesk import salinity
 from waterdesk.kernels import realise, routing, step
 from waterdesk.model.network import KIND_CODE, Network, compile_network
 from waterdesk.model.scenario import InflowData, Scenario
@@ -65,6 +66,8 @@ class Simulation:
     #: members solved together with this one (its stack); timings, solves and iterations
     #: are the stack's
     stack_members: int = 1
+    #: salinity results (waterdesk.salinity.SaltArrays), None when the run has no salinity
+    salt: "salinity.SaltArrays | None" = None
 
 
 def demand_requests(scenario: Scenario, net: Network, steps: Steps) -> F64:
@@ -188,6 +191,8 @@ def _simulate(scenario: Scenario, members: list[InflowData],
     solver.set_hard_clauses({c: (lp.row_clause[[i for i, r in enumerate(rows) if r.clause == c]][None, :]
                                  + row_block).ravel()
                              for c, clause in enumerate(scenario.clauses) if clause.hard})
+    # salinity (issue 14): salt carried by the realised water; None without salinity keys
+    salt = salinity.tracker(scenario, net, steps, delta, local, natural, lp, solver, rows, books)
     t2 = time.perf_counter()
 
     out = {name: np.zeros((n_m, n_t, size)) for name, size in (
@@ -240,6 +245,8 @@ def _simulate(scenario: Scenario, members: list[InflowData],
     def realise_step(t: int, x: F64, a_now: F64, b_now_mcm: F64) -> None:
         """Book step t from the LP columns x (M, n_col) (reaches deliver a·q + b):
         outputs, clause accounts, storage and the routing state."""
+        if salt is not None:   # salinity (issue 14): the step's salt, before storage advances
+            salt.record(t, x, a_now, b_now_mcm, evap)
         step.record_members(
             t, x, delta[t], days[t] * 24.0, local[:, t], a_now, b_now_mcm, net.reach_from,
             net.reach_to, net.dem_node, net.dem_return_node, net.dem_consumptive, net.res_node,
@@ -343,8 +350,11 @@ def _simulate(scenario: Scenario, members: list[InflowData],
         coef_values[:, n_r:n_coef_claims] /= claim_m_scale      # M is held in mcm (solve.py)
         solver.set_coefficients(stacked_coef_rows, stacked_coef_cols, coef_values.ravel())
         try:
-            x = solver.solve_step(col_lo.ravel(), col_hi.ravel(), row_lo.ravel(), row_hi.ravel(),
-                                  claim_request.ravel())
+            def solve() -> F64:
+                return solver.solve_step(col_lo.ravel(), col_hi.ravel(), row_lo.ravel(), row_hi.ravel(),
+                                         claim_request.ravel())
+            # salinity (issue 14): max_salinity rows re-solve the step until the mixing is exact
+            x = solve() if salt is None else salt.solve(t, solve, row_hi, a, b_mcm, evap)
         except InfeasibleError as err:
             which = "" if n_m == 1 else f" (in at least one of {n_m} inflow members)"
             raise InfeasibleError(f"step {steps.start[t]}{which}: {err}"
@@ -372,6 +382,7 @@ def _simulate(scenario: Scenario, members: list[InflowData],
         steps=steps, local_inflow=local[m], natural_flow=natural[m], requested=requests,
         timings=timings, solves=solver.solves, simplex_iterations=solver.iterations,
         clauses=books[m], energy_target=out_energy_target, stack_members=n_m,
+        salt=salt.out[m] if salt is not None else None,
         **{name: values[m] for name, values in out.items()},
     ) for m in range(n_m)]
 

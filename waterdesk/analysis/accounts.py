@@ -257,6 +257,8 @@ def clause_table(ds: "xr.Dataset", tol: float = TOL_MCM) -> list[dict[str, Any]]
     price_all = (np.asarray(ds["clause_shadow_price"].values, dtype=float)
                  if "clause_shadow_price" in ds else np.full_like(viol_all, np.nan))
     for c, cid in enumerate(ds["clause"].values):
+        if _concentration_clause(ds, c):
+            continue   # salinity limits are in mg/L: analysis.salinity (issue 14)
         viol = viol_all[:, c]
         valid = ~np.isnan(viol)
         n = int(valid.sum())
@@ -381,7 +383,19 @@ def ledger(ds: "xr.Dataset", units: str = "mcm", caps: Mapping[str, str] | None 
                          + (", capped by its max_withdrawal clauses" if caps else "")
                          + "; deviation = delivered - entitlement; balance: deviations carried over the water years")
     parties.notes.append(year_note(ds))
-    return {"parties": parties, "clauses": clause_ledger(ds, units)}
+    tables = {"parties": parties, "clauses": clause_ledger(ds, units)}
+    if "salinity" in ds.data_vars:   # issue 14
+        from waterdesk.analysis.salinity import salinity_table
+
+        tables["salinity"] = salinity_table(ds)
+    return tables
+
+
+def _concentration_clause(ds: "xr.Dataset", c: int) -> bool:
+    """Whether clause c books concentrations [mg/L] (max_salinity), not volumes."""
+    from waterdesk.analysis.salinity import SALINITY_KINDS
+
+    return "clause_kind" in ds.coords and str(ds["clause_kind"].values[c]) in SALINITY_KINDS
 
 
 def clause_ledger(ds: "xr.Dataset", units: str = "mcm") -> Table:
@@ -394,6 +408,8 @@ def clause_ledger(ds: "xr.Dataset", units: str = "mcm") -> Table:
         Column("worst_window_start", kind="str"), Column("total_violation", units),
         Column("largest_shadow_price", "mcm/mcm", kind="price")])
     for c, cid in enumerate(_strs(ds["clause"].values) if ds.sizes.get("clause", 0) else []):
+        if _concentration_clause(ds, c):
+            continue   # salinity limits are in mg/L: the salinity table (issue 14)
         violation = np.asarray(ds["clause_violation"].values[:, c], dtype=float)
         valid = ~np.isnan(violation)
         bad = valid & (violation > TOL_MCM)

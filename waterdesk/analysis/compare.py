@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["compare", "to_dataset", "BY"]
 
-BY = ("country", "demand", "clause", "reservoir")
+BY = ("country", "demand", "clause", "reservoir", "salinity")
 
 #: by -> metrics: (name, unit: "vol" for the volume unit, else literal; kind)
 METRICS: dict[str, list[tuple[str, str, str]]] = {
@@ -38,6 +38,9 @@ METRICS: dict[str, list[tuple[str, str, str]]] = {
     "reservoir": [("end_storage", "vol", "float"), ("spill", "vol", "float"), ("energy", "GWh", "float")],
     "clause": [("windows_met", "", "int"), ("windows_violated", "", "int"),
                ("total_violation", "vol", "float")],
+    # issue 14: at gauges and max_salinity nodes (waterdesk.analysis.salinity)
+    "salinity": [("mean_salinity", "mg/L", "float"), ("max_salinity", "mg/L", "float"),
+                 ("salt_load", "kt", "float")],
 }
 
 
@@ -111,6 +114,10 @@ def _totals(ds: "xr.Dataset", by: str) -> dict[tuple[str, int], list[float]]:
                 s = wy == year
                 out[(item, year)] = [float(req[s][:, mask].sum()), float(got[s].sum()),
                                      float(short[s][:, mask].sum())]
+    elif by == "salinity":
+        from waterdesk.analysis.salinity import compare_totals
+
+        out = compare_totals(ds)
     elif by == "reservoir":
         spill = np.asarray(ds["spill"].values, dtype=float) * (step_days(ds) * MCM_PER_M3S_DAY)[:, None]
         for k, item in enumerate(_items(ds, by)):
@@ -119,7 +126,11 @@ def _totals(ds: "xr.Dataset", by: str) -> dict[tuple[str, int], list[float]]:
                 out[(item, year)] = [float(ds["storage"].values[s[-1], k]), float(spill[s, k].sum()),
                                      float(np.asarray(ds["energy"].values)[s, k].sum())]
     else:  # clause: windows counted in the water year of their start
+        from waterdesk.analysis.salinity import SALINITY_KINDS
+
         for c, item in enumerate(_items(ds, by)):
+            if str(ds["clause_kind"].values[c]) in SALINITY_KINDS:
+                continue   # mg/L, not volumes: --by salinity
             starts = ds["window_start"].values[:, c]
             violation = np.asarray(ds["clause_violation"].values[:, c], dtype=float)
             valid = ~np.isnat(starts) & ~np.isnan(violation)

@@ -490,6 +490,9 @@ def _section(label: str, ds: "xr.Dataset", r: int) -> str:
                        "(outside every window or no value).", "calendar")]
     else:
         parts.append('<h3>Clauses (mcm)</h3><p class="note">This result has no agreement clauses.</p>')
+    from waterdesk.analysis import salinity   # issue 14: salinity at gauges vs limits ('' without)
+
+    parts.append(salinity.report_section(ds, label, _figure, _png, _img, _e))
     parts += ["<h3>Ledger per party and water year (mcm)</h3>", _ledger_html(ds),
               '<p class="note">entitlement: requested volume, capped by the max_withdrawal clauses of '
               "the country; balance: deviations carried over the water years (docs/ANALYSIS.md).</p>"]

@@ -45,8 +45,14 @@ def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
                          f"{spill_mcm:>12,.1f}{float(ds['energy'].values[:, k].sum()):>12,.1f}")
     if ds.sizes.get("clause", 0):
         lines += ["", clause_text(ds)]
+    if "salinity" in ds.data_vars:   # issue 14
+        from waterdesk.analysis.salinity import run_summary
+
+        lines += ["", run_summary(ds)]
     worst = float(np.abs(ds["mass_balance_error"].values).max())
     lines += ["", f"largest mass-balance error: {worst:.1e} mcm"]
+    if "salt_balance_error" in ds.data_vars:
+        lines.append(f"largest salt-balance error: {float(np.abs(ds['salt_balance_error'].values).max()):.1e} t")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from waterdesk.cli.ledger import format_option, render, units_option
 
 @click.command()
 @click.argument("results", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--by", type=click.Choice(["country", "demand", "clause", "reservoir"]), default="country",
+@click.option("--by", type=click.Choice(["country", "demand", "clause", "reservoir", "salinity"]), default="country",
               show_default=True, help="What each row is.")
 @format_option
 @units_option

@@ -11,7 +11,7 @@ import waterdesk as wd
 if TYPE_CHECKING:
     from waterdesk.analysis.accounts import Table
 
-TABLES = ("parties", "clauses", "demand_met", "equity", "reservoirs")
+TABLES = ("parties", "clauses", "demand_met", "equity", "reservoirs", "salinity")
 #: tables of a batch summary (waterdesk.analysis.ensemble.ENSEMBLE_TABLES)
 SUMMARY_TABLES = ("status", "clause_probability", "window_probability", "supply_probability", "runs")
 
@@ -49,6 +49,7 @@ def ledger(result: str, fmt: str, units: str, which: str | None) -> None:
     the probability of full supply per country and water year, and runs per status."""
     kind, ds = wd.open_result_or_summary(result)
     tables = wd.ledger(ds, units)
+    names: tuple[str, ...]
     if kind == "summary":
         default, names = "window_probability", SUMMARY_TABLES
     else:
@@ -57,7 +58,7 @@ def ledger(result: str, fmt: str, units: str, which: str | None) -> None:
         which = default if fmt == "csv" else "all"
     if fmt == "csv" and which == "all":
         raise click.BadParameter("csv holds one table: choose one with --table", param_hint="--table")
-    if which != "all" and which not in names:
+    if which != "all" and (which not in names or which not in tables):
         raise click.BadParameter(f"{which} is not a table of a {kind}; choose one of {', '.join(names)}",
                                  param_hint="--table")
     chosen = list(tables.values()) if which == "all" else [tables[which]]

@@ -113,6 +113,9 @@ def _to_node(node: Any) -> Node:
     if fields.get("buffer_mcm") is not None:
         value = fields["buffer_mcm"]
         fields["buffer_mcm"] = tuple(value) if isinstance(value, list) else (float(value),) * 12
+    salt = fields.get("salinity_mg_l")
+    if salt is not None:   # one value or 12 monthly -> 12 monthly
+        fields["salinity_mg_l"] = tuple(salt) if isinstance(salt, list) else (float(salt),) * 12
     return NODE_CLASSES[node.kind](**fields)
 
 

@@ -93,8 +93,13 @@ class _NodeBase(_Strict):
     country: Country
 
 
+Salinity = Annotated[float, Field(ge=0)] | Twelve   # mg/L: one value or 12 monthly (issue 14)
+
+
 class InflowNode(_NodeBase):
     kind: Literal["inflow"]
+    salinity_mg_l: Salinity | None = Field(
+        default=None, description="salinity (TDS) of the inflow: one value or 12 monthly values, mg/L")
 
 
 class JunctionNode(_NodeBase):
@@ -141,6 +146,8 @@ class ReservoirNode(_NodeBase):
                                   "while below the buffer level")
     release_curve: Curve | None = Field(
         default=None, description="[[storage_mcm, release_m3s], ...]: release wanted at a storage")
+    initial_salinity_mg_l: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="salinity of the initial storage, mg/L (default: its natural inflow's)")
 
 
 class DemandNode(_NodeBase):
@@ -150,6 +157,8 @@ class DemandNode(_NodeBase):
     monthly_mcm: Twelve = Field(description="volume requested in each calendar month, Jan..Dec")
     consumptive_fraction: Annotated[float, Field(ge=0, le=1)] = 1.0
     return_to: NodeId | None = None
+    return_salinity_mg_l: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="salinity of the return (drainage) flow, mg/L (default: the delivered water's)")
 
 
 Node = Annotated[
@@ -297,15 +306,21 @@ class StorageClause(_ClauseBase):
     min_mcm: Annotated[float, Field(ge=0)]
 
 
+class MaxSalinityClause(_ClauseBase):
+    kind: Literal["max_salinity"]
+    node: NodeId
+    max_mg_l: Annotated[float, Field(gt=0)] = Field(description="salinity limit of the water leaving the node, mg/L")
+
+
 Clause = Annotated[
     Union[MinFlowClause, MinVolumeClause, ShareClause, MaxWithdrawalClause, SplitClause,
-          ReleaseClause, StorageClause],
+          ReleaseClause, StorageClause, MaxSalinityClause],
     Field(discriminator="kind"),
 ]
 CLAUSE_MODELS: dict[str, type[_ClauseBase]] = {
     "min_flow": MinFlowClause, "min_volume": MinVolumeClause, "share": ShareClause,
     "max_withdrawal": MaxWithdrawalClause, "split": SplitClause, "release": ReleaseClause,
-    "storage": StorageClause,
+    "storage": StorageClause, "max_salinity": MaxSalinityClause,
 }
 
 
@@ -547,4 +562,5 @@ def _closest_key(key: str, known: list[str]) -> str | None:
 _SUFFIXES = tuple(SUFFIX_UNITS)
 _TYPE_MISMATCH = ("must be a number", "must be a list", "must be a table", "must be text",
                   "must be a whole number", "must be true or false", "must be a finite number")
-_TWELVE = {"evaporation_mm", "monthly_mcm", "scale", "energy_target_gwh", "target_storage_mcm"}
+_TWELVE = {"evaporation_mm", "monthly_mcm", "scale", "energy_target_gwh", "target_storage_mcm",
+           "salinity_mg_l"}

@@ -19,6 +19,8 @@ class Node:
 class Inflow(Node):
     """Where external (natural) inflow enters, from the inflow data."""
 
+    salinity_mg_l: tuple[float, ...] | None = None    # 12 monthly values [mg L-1]
+
 
 @dataclass(frozen=True)
 class Junction(Node):
@@ -60,6 +62,7 @@ class Reservoir(Node):
     buffer_mcm: tuple[float, ...] | None = None
     buffer_coefficient: float | None = None
     release_curve: tuple[tuple[float, float], ...] | None = None
+    initial_salinity_mg_l: float | None = None
 
     @property
     def has_hydropower(self) -> bool:
@@ -75,6 +78,7 @@ class Demand(Node):
     monthly_mcm: tuple[float, ...] = (0.0,) * 12
     consumptive_fraction: float = 1.0
     return_to: str | None = None
+    return_salinity_mg_l: float | None = None
 
 
 NODE_CLASSES: dict[str, type[Node]] = {

@@ -108,6 +108,8 @@ class Clause:
     per_step: ClassVar[bool] = False
     #: deliveries of demands are the clause's expression (the result's clause_covers)
     counts_withdrawals: ClassVar[bool] = False
+    #: a salinity limit (its row is written by waterdesk.salinity step by step)
+    limits_salinity: ClassVar[bool] = False
 
     def where(self) -> str:
         return ""
@@ -119,6 +121,10 @@ class Clause:
         node = getattr(self, "node", None)
         if node is not None and node not in ids:
             return [("node", f"unknown node {node!r}{closest(node, ids)}")]
+        return []
+
+    def check_mode(self, mode: str) -> list[Check]:
+        """Problems of the kind with the scenario's mode ("step" or "horizon")."""
         return []
 
     def physical_conflict(self, water: NDArray[np.float64], stored: float, steps: Any,
@@ -750,9 +756,86 @@ class Storage(Clause):
         return ts[-1:]
 
 
+@dataclass(frozen=True)
+class MaxSalinity(Clause):
+    """Salinity of the water leaving `node` <= `max_mg_l` [mg L-1]: each step's
+    flow-weighted concentration, or the window's flow-weighted mean when `period` is longer
+    than a step (then no step may take the running mean above the limit: a step may use
+    what fresher earlier steps of the window left). Needs the basin's salinity data.
+
+    Its LP row is ``Σ_j g_j·col_j - slack <= hi`` over every reach entry, delivery and
+    surplus (declared with placeholder coefficients 1): `waterdesk.salinity.SaltTracker`
+    writes the tangent plane of F = S - max_mg_l·W [t] / max_mg_l at each step and iterates
+    on the mixing (docs/SALINITY.md). Required / actual / violation are in mg L-1.
+    """
+
+    node: str = ""
+    max_mg_l: float = 0.0
+
+    #: the clause's row is written by the salinity tracker, step by step
+    limits_salinity: ClassVar[bool] = True
+
+    def where(self) -> str:
+        return f"node {self.node}, at most {self.max_mg_l:g} mg/L"
+
+    def check(self, basin: Basin) -> list[Check]:
+        out = super().check(basin)
+        if not any(getattr(n, "salinity_mg_l", None) is not None for n in basin.nodes):
+            out.append((None, "the basin has no salinity data: give its inflow nodes salinity_mg_l"))
+        if self.max_mg_l <= 0:
+            out.append(("max_mg_l", f"must be > 0 mg/L, got {self.max_mg_l:g}"))
+        return out
+
+    def check_mode(self, mode: str) -> list[Check]:
+        if mode != "step":
+            return [("kind", 'max_salinity clauses need mode = "step" (horizon mode does not iterate '
+                             "on the mixing)")]
+        return []
+
+    def weight_node(self) -> str | None:
+        return self.node
+
+    def rows(self, c: int, net: Network) -> list[ClauseRow]:
+        terms = ([("q", r, 1.0) for r in range(net.n_reach)]
+                 + [("x", d, 1.0) for d in range(len(net.dem_ids))]
+                 + [("surplus", d, 1.0) for d in range(len(net.dem_ids))])
+        return [ClauseRow(c, -1, tuple(terms), "max_salinity")]
+
+    def prepare(self, book: Any, c: int, net: Network, natural_mcm: NDArray[np.float64],
+                requests: NDArray[np.float64]) -> None:
+        if not hasattr(book, "salt_now"):
+            book.salt_now = {}     # clause -> (salt, water) at its node this step [t, mcm]
+            book.salt_sums = {}    # (clause, window) -> [salt, water] so far
+
+    def window_required(self, book: Any, c: int, win: int) -> float | None:
+        return self.max_mg_l
+
+    def row_target(self, book: Any, i: int, row: ClauseRow, win: int, t: int,
+                   request: NDArray[np.float64]) -> tuple[float, float | None]:
+        return INF, None          # the tracker sets the bound with the row's coefficients
+
+    def claim_scale(self, book: Any, row: ClauseRow) -> float:
+        return float(book.weight[row.clause].max(initial=1e-3))
+
+    def per_step_limit(self, book: Any, c: int, win: int, t: int) -> float:
+        return float(book.weight[c, t])
+
+    def book(self, book: Any, c: int, win: int, t: int, x: NDArray[np.float64]) -> None:
+        salt, water = book.salt_now.get(c, (0.0, 0.0))
+        sums = book.salt_sums.setdefault((c, win), [0.0, 0.0])
+        sums[0] += salt
+        sums[1] += water
+        mean = sums[0] / sums[1] if sums[1] > 1e-12 else 0.0
+        book.actual[c, win] = mean
+        # the fixed point meets the limit to 1e-3 mg/L (waterdesk.salinity.TOL_MG_L)
+        excess = mean - self.max_mg_l
+        book.violation[c, win] = excess if excess > 1e-3 else 0.0
+
+
 CLAUSE_CLASSES: dict[str, type[Clause]] = {
     "min_flow": MinFlow, "min_volume": MinVolume, "share": Share, "max_withdrawal": MaxWithdrawal,
     "split": Split, "release": Release, "storage": Storage,
+    "max_salinity": MaxSalinity,
 }
 
 
