@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from waterdesk.errors import InfeasibleError, InputError, Problem
 from waterdesk.io.inflows import read_inflows
 from waterdesk.io.overrides import annotate, apply_overrides, overrides_digest
-from waterdesk.io.schema import BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
+from waterdesk.io.schema import MAX_ERRORS, BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
 from waterdesk.io.schema import Node as NodeModel
 from waterdesk.io.schema import Reach as ReachModel
 from waterdesk.io.toml import TomlDocument, file_problem, read_toml
@@ -65,8 +65,12 @@ def _item_name(table: str, item: Any) -> str | None:
 
 def _schema_problems(doc: TomlDocument, model: type[Any], error: ValidationError) -> list[Problem]:
     try:
-        return [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
-                for loc, msg in validation_problems(model, doc.data, error)]
+        problems = [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
+                    for loc, msg in validation_problems(model, doc.data, error)]
+        if error.error_count() > MAX_ERRORS:
+            problems.append(Problem(doc.path, None, "", f"{error.error_count()} problems; the first "
+                                    f"{MAX_ERRORS} are listed"))
+        return problems
     except Exception:   # a shape the plain-words messages did not foresee: pydantic's own words
         out = []
         for err in error.errors():
