@@ -104,7 +104,7 @@ def test_problems_of_several_files_are_listed_together() -> None:
 
 
 @pytest.mark.parametrize("make, expected", [
-    (lambda p: p.write_bytes(b"# big\n" + b"x = 1\n" * 900_000), "file too large: 5.1 MiB (at most 4 MiB)"),
+    (lambda p: p.write_bytes(b"# big\n" + b"x = 1\n" * 900_000), "file too large: 5.1 MiB (at most 1 MiB)"),
     (lambda p: None, "file not found"),
     (lambda p: p.write_text("a = " + "{b = " * 5000 + "1" + "}" * 5000 + "\n"),
      "arrays or tables nested more than 16 deep"),
@@ -133,3 +133,16 @@ def test_five_different_problems_give_five_lines(case: str) -> None:
     assert len(lines) == 5, lines
     assert len({line.split(":")[1] for line in lines}) == 5          # five different lines
     assert any(line.endswith("required key is missing") for line in lines)
+
+
+def test_thousands_of_problems_are_listed_up_to_a_limit(tmp_path: Path) -> None:
+    """A file with 5,000 unknown keys is no basin: the first 200 problems, one line each,
+    then how many there were -- not 5,000 lines."""
+    path = tmp_path / "many.toml"
+    path.write_text("[basin]\n" + "".join(f"k{i} = {i}\n" for i in range(5000)))
+    result = validate(str(path))
+    lines = stderr_of(result).splitlines()
+    assert result.exit_code == 2
+    assert lines[0] == f"{path}: 5004 problems; the first 200 are listed"   # + name, countries, inflows, node
+    assert len(lines) == 201
+    assert lines[1] == f"{path}:1: basin.countries: required key is missing"

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from waterdesk.errors import InfeasibleError, InputError, Problem
 from waterdesk.io.inflows import read_inflows
 from waterdesk.io.overrides import annotate, apply_overrides, overrides_digest
-from waterdesk.io.schema import BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
+from waterdesk.io.schema import MAX_ERRORS, BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
 from waterdesk.io.schema import Node as NodeModel
 from waterdesk.io.schema import Reach as ReachModel
 from waterdesk.io.toml import TomlDocument, file_problem, read_toml
@@ -65,8 +65,12 @@ def _item_name(table: str, item: Any) -> str | None:
 
 def _schema_problems(doc: TomlDocument, model: type[Any], error: ValidationError) -> list[Problem]:
     try:
-        return [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
-                for loc, msg in validation_problems(model, doc.data, error)]
+        problems = [Problem(doc.path, doc.line(*loc), _where(doc, loc), msg)
+                    for loc, msg in validation_problems(model, doc.data, error)]
+        if error.error_count() > MAX_ERRORS:
+            problems.append(Problem(doc.path, None, "", f"{error.error_count()} problems; the first "
+                                    f"{MAX_ERRORS} are listed"))
+        return problems
     except Exception:   # a shape the plain-words messages did not foresee: pydantic's own words
         out = []
         for err in error.errors():
@@ -181,12 +185,14 @@ def _lenient_basin(doc: TomlDocument, error: ValidationError) -> tuple[Basin | N
     return _assemble(doc, info, nodes, reaches), frozenset(placeholders)
 
 
-def _parse_basin(path: Path) -> tuple[TomlDocument, Basin | None, list[Problem]]:
-    doc = read_toml(path)
+def _parse_basin(path: Path, doc: TomlDocument | None = None) -> tuple[TomlDocument, Basin | None, list[Problem]]:
+    doc = doc if doc is not None else read_toml(path)
     try:
         parsed = BasinFile.model_validate(doc.data)
     except ValidationError as err:
         problems = _schema_problems(doc, BasinFile, err)
+        if err.error_count() > MAX_ERRORS:         # not a basin file: no network to check
+            return doc, None, problems
         lenient, placeholders = _lenient_basin(doc, err)
         if lenient is not None:
             seen = {(p.line, p.where) for p in problems}
@@ -205,7 +211,11 @@ def load_basin(path: str | Path) -> Basin:
     InputError
         listing every problem found, each with file and line.
     """
-    doc, basin, problems = _parse_basin(Path(path))
+    return _load_basin(Path(path))
+
+
+def _load_basin(path: Path, doc: TomlDocument | None = None) -> Basin:
+    doc, basin, problems = _parse_basin(path, doc)
     if basin is not None and basin.inflows_path is not None:
         why = file_problem(basin.inflows_path)
         if why is not None:
@@ -318,11 +328,13 @@ def _not_a_scenario(doc: TomlDocument) -> Problem | None:
     return None
 
 
-def _load_scenario(path: Path, overrides: Mapping[str, Any] | None, generator: Generator | None) -> Scenario:
-    wrong = _not_a_scenario(read_toml(path))
+def _load_scenario(path: Path, overrides: Mapping[str, Any] | None, generator: Generator | None,
+                   doc: TomlDocument | None = None) -> Scenario:
+    doc = doc if doc is not None else read_toml(path)
+    wrong = _not_a_scenario(doc)
     if wrong is not None:
         raise InputError([wrong])
-    doc, override_problems = apply_overrides(read_toml(path), overrides)
+    doc, override_problems = apply_overrides(doc, overrides)
     if override_problems:
         raise InputError(override_problems)
     clause_problems: list[Problem] = []
@@ -466,14 +478,14 @@ def _renumbered(doc: TomlDocument, kept: list[int]) -> TomlDocument:
 
 def load_any(path: str | Path, generator: Generator | None = None) -> Basin | Scenario:
     """Load a basin or a scenario file, telling them apart by their first table."""
-    doc = read_toml(path)
+    doc = read_toml(path)           # read once: a large file is not parsed twice
     if "scenario" in doc.data:
-        return load_scenario(path, generator=generator)
+        return _load_scenario(Path(path), None, generator, doc)
     if "sweep" in doc.data and "basin" not in doc.data:
         from waterdesk.io.sweep import load_sweep
 
         return load_scenario(load_sweep(path).scenario, generator=generator)   # the sweep, then the scenario it varies
-    return load_basin(path)
+    return _load_basin(Path(path), doc)
 
 
 __all__ = ["load_basin", "load_scenario", "load_any", "InflowData"]

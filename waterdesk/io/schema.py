@@ -494,6 +494,10 @@ def toml_repr(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+#: schema errors turned into messages per file; the rest are counted (see io.load)
+MAX_ERRORS = 200
+
+
 def validation_problems(
     root: type[BaseModel], data: dict[str, Any], error: ValidationError
 ) -> list[tuple[tuple[Any, ...], str]]:
@@ -503,7 +507,7 @@ def validation_problems(
     of scales was also allowed) are merged into one message per location.
     """
     out: dict[tuple[Any, ...], str] = {}
-    errors = error.errors()
+    errors = error.errors()[:MAX_ERRORS]      # a file with more is not a basin or scenario file
     explained: set[tuple[Any, ...]] = set()   # missing keys that a typo next to them explains
     for err in errors:
         if err["type"] == "extra_forbidden":
@@ -534,11 +538,8 @@ def validation_problems(
         out[clean] = message
     # a union member that failed only because the value had another type is noise
     # when a deeper location explains the real problem
-    return [
-        (loc, msg) for loc, msg in out.items()
-        if not (msg.startswith(_TYPE_MISMATCH) and any(
-            other[: len(loc)] == loc and len(other) > len(loc) for other in out))
-    ]
+    deeper = {other[:k] for other in out for k in range(len(other))}   # strict prefixes of a location
+    return [(loc, msg) for loc, msg in out.items() if not (msg.startswith(_TYPE_MISMATCH) and loc in deeper)]
 
 
 def _clean(loc: tuple[Any, ...]) -> tuple[Any, ...]:

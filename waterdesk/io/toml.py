@@ -93,9 +93,9 @@ def _bracket_balance(line: str) -> int:
     return balance
 
 
-#: largest TOML file read [bytes]; basin and scenario files are a few kB (the largest
-#: shipped one is under 20 kB), so anything near this is not one
-MAX_BYTES = 4 * 1024 * 1024
+#: largest TOML file read [bytes]; the largest shipped basin file is 38 kB, so a file of
+#: more than 25 times that is not one (and is refused at once instead of parsed for seconds)
+MAX_BYTES = 1024 * 1024
 #: deepest nesting of arrays and tables; the files need 3 (area_curve = [[s, a], ...])
 MAX_DEPTH = 16
 
@@ -130,7 +130,7 @@ def read_file_bytes(path: Path, what: str = "file", limit: int = MAX_BYTES) -> b
     size = path.stat().st_size
     if size > limit:
         raise InputError([Problem(path, None, "", f"{what} too large: {size / 2**20:.1f} MiB "
-                                                  f"(at most {limit / 2**20:.0f} MiB)")])
+                                                  f"(at most {limit / 2**20:g} MiB)")])
     try:
         with open(path, "rb") as fh:
             return fh.read(limit + 1)
