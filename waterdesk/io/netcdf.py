@@ -22,7 +22,8 @@ def _local_locks() -> "contextlib.AbstractContextManager[object]":
     dask = sys.modules.get("dask")
     if dask is None:
         return contextlib.nullcontext()
-    return dask.config.set(scheduler="synchronous")
+    synchronous: contextlib.AbstractContextManager[object] = dask.config.set(scheduler="synchronous")
+    return synchronous
 
 
 def write_result(ds: xr.Dataset, path: str | Path) -> Path:
