@@ -22,8 +22,8 @@ def _local_locks() -> "contextlib.AbstractContextManager[object]":
     dask = sys.modules.get("dask")
     if dask is None:
         return contextlib.nullcontext()
-    locks: contextlib.AbstractContextManager[object] = dask.config.set(scheduler="synchronous")
-    return locks
+    synchronous: contextlib.AbstractContextManager[object] = dask.config.set(scheduler="synchronous")
+    return synchronous
 
 
 def write_result(ds: xr.Dataset, path: str | Path) -> Path:
@@ -43,14 +43,6 @@ def write_result(ds: xr.Dataset, path: str | Path) -> Path:
                                "dtype": "float64"}
     with atomic_path(path) as part, _local_locks():
         ds.to_netcdf(part, engine="netcdf4", format="NETCDF4", encoding=encoding)
-    return path
-
-
-def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write any other Dataset (a comparison, a batch summary) as NetCDF-4, atomically."""
-    path = Path(path)
-    with atomic_path(path) as part:
-        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4")
     return path
 
 
