@@ -321,7 +321,8 @@ class _Run:
                        self.energy_target, self.e_res.astype(np.int64), lp.row_energy,
                        lp.row_share[lp.claim_row == -2], self.m_scale[lp.claim_level],
                        int((lp.claim_row >= 0).sum()), net.reach_routing, net.reach_k_days,
-                       net.reach_x, net.reach_loss, self.lagged_demand)
+                       net.reach_x, net.reach_loss, self.lagged_demand,
+                       np.isin(np.arange(len(self.steps)), Engine.handover))
         state = RunState(self.cum, self.q0, self.musk_i, self.musk_o, self.a, self.b, self.storage,
                          self.evap, self.b_mcm, self.q_m3s, self.claim_request)
         return data, state
@@ -431,7 +432,8 @@ def _fallback(run: _Run, eng: Engine, alone: list[StepSolver], m: int, t: int) -
     try:
         x = solver.solve_step(b.col_lo[m], b.col_hi[m], b.row_lo[m], b.row_hi[m], run.claim_request[m])
     except InfeasibleError as err:
-        raise run.infeasible(err, t, "" if run.n_m == 1 else f" (inflow member {m})") from None
+        raise run.infeasible(err, t, "" if run.n_m == 1 else
+                           f" (in at least one of {run.n_m} inflow members: member {m})") from None
     eng.fallbacks += 1
     eng.x[m] = x
     net, one = run.net, slice(m, m + 1)

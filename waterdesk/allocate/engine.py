@@ -325,6 +325,7 @@ class RunData(NamedTuple):
     x: NDArray[np.float64]
     loss: NDArray[np.float64]
     lagged_demand: bool
+    handover: NDArray[np.bool_]         # (T,) steps handed to HiGHS unsolved (tests, debugging)
 
 
 class RunState(NamedTuple):
@@ -382,6 +383,9 @@ def member_steps(E, S, mm, t0, t1, coef_index, D, R, net, cols, bounds, out, x_o
             one.coef[n_claims + i] = _energy_per_mcm(R.storage[mm, D.e_res[i]], D.e_res[i], net)
         for i in range(n_r, n_claims):
             one.coef[i] /= D.claim_m_scale[i - n_r]          # M is held in mcm
+        if D.handover[t]:
+            ok[mm] = False
+            return t
         solve_member(E, S, mm, coef_index, bounds.coef, bounds.col_lo, bounds.col_hi,
                      bounds.row_lo, bounds.row_hi, R.claim_request, x_out, ok, count)
         if not ok[mm]:
@@ -416,6 +420,11 @@ class Engine:
     `coef_rows`, `coef_cols`: the matrix positions that change between steps (one
     member's block), as `StepSolver.set_coefficients` receives them."""
 
+    #: pivots allowed per stage solve (None: 20 (n + m) + 200)
+    max_iter: int | None = None
+    #: steps (indices) the engine hands to HiGHS without trying (tests, debugging)
+    handover: tuple[int, ...] = ()
+
     def __init__(self, lp: StepLP, members: int, m_scale: NDArray[np.float64],
                  coef_rows: NDArray[np.int64], coef_cols: NDArray[np.int64]) -> None:
         a = lp.a_matrix.tocsc()
@@ -436,7 +445,7 @@ class Engine:
             claim_level=lp.claim_level.astype(np.int64), row_share=lp.row_share.astype(np.int64),
             claim_m=lp.claim_m.astype(np.int64), level_start=level_start,
             level_claims=order.astype(np.int64), m_scale=np.asarray(m_scale, np.float64),
-            max_iter=int(20 * (n + m) + 200))
+            max_iter=int(20 * (n + m) + 200 if self.max_iter is None else self.max_iter))
         self.coef_index = np.array([_csc_position(a, int(r), int(c)) for r, c in zip(coef_rows, coef_cols)],
                                    dtype=np.int64)
         value = np.tile(a.data.astype(np.float64), (members, 1))
