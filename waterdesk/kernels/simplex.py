@@ -29,7 +29,8 @@ DUAL_TOL = 1e-9        # reduced cost read as zero (costs range 1e-5 .. 1e4)
 CERT_PRIMAL = 1e-7     # certification: bounds and row residuals (HiGHS's own default)
 CERT_DUAL = 1e-7       # certification: reduced-cost signs
 PIVOT_TOL = 1e-9       # smallest |alpha| accepted as a pivot
-REFACTOR = 100         # pivots between rebuilds of the inverse
+REFACTOR = 2000        # pivots between rebuilds of the inverse (each solve is certified, and an
+                       # inverse that fails the check is rebuilt then)
 DEGENERATE_SWITCH = 30  # consecutive zero-length steps before Bland's rule
 
 
