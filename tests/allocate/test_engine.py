@@ -202,8 +202,10 @@ def test_a_step_handed_to_highs_gives_the_same_answer_and_is_counted(
 
 
 def test_engine_choice_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WATERDESK_ENGINE", "highs")
-    assert engine_mod.default_engine() == "highs"
+    monkeypatch.delenv("WATERDESK_ENGINE", raising=False)
+    assert engine_mod.default_engine() == engine_mod.DEFAULT == "highs"
+    monkeypatch.setenv("WATERDESK_ENGINE", "compiled")
+    assert engine_mod.default_engine() == "compiled"
     monkeypatch.setenv("WATERDESK_ENGINE", "simplex")
     with pytest.raises(ValueError, match="WATERDESK_ENGINE"):
         engine_mod.default_engine()
