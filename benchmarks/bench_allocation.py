@@ -167,7 +167,9 @@ def _pywr_prebuilt_loop(model: Any, dem_rec: dict[str, Any], sto_rec: dict[str, 
     return {"loop_s": t3 - t2, "timestepper_s": t1 - t0}
 
 
-def run_waterdesk(wd: Any, scenario_path: Path) -> dict[str, Any]:
+def run_waterdesk(wd: Any, scenario_path: Path, engine: str = "compiled") -> dict[str, Any]:
+    """One ``wd.run`` on the given step engine (``WATERDESK_ENGINE``: compiled or highs)."""
+    os.environ["WATERDESK_ENGINE"] = engine
     gc.collect()
     t0 = time.perf_counter()
     scenario = wd.load_scenario(scenario_path)
@@ -190,7 +192,9 @@ def run_waterdesk(wd: Any, scenario_path: Path) -> dict[str, Any]:
         "priority": dict(zip(dem, prio)),
         "n_time": int(result.sizes["time"]),
         # optional solver counters, recorded when waterdesk provides them
-        **{k: int(result.attrs[k]) for k in ("lp_solves", "simplex_iterations") if k in result.attrs},
+        **{k: int(result.attrs[k]) for k in ("lp_solves", "simplex_iterations", "engine_fallback_steps")
+           if k in result.attrs},
+        "engine": str(result.attrs.get("allocation_engine", engine)),
     }
 
 
@@ -321,7 +325,9 @@ def warm_up(days: int, seed: int, solvers: list[str], wd: Any | None) -> None:
         run_pywr(net, s)
     if wd is not None:
         with tempfile.TemporaryDirectory(prefix="wd-bench-warm-") as tmp:
-            run_waterdesk(wd, netgen.write_waterdesk(net, tmp))
+            scen = netgen.write_waterdesk(net, tmp)
+            run_waterdesk(wd, scen, "highs")
+            run_waterdesk(wd, scen, "compiled")
 
 
 def _strip(run: dict[str, Any]) -> dict[str, Any]:
@@ -333,6 +339,7 @@ def bench_network(target: int, args: argparse.Namespace, wd: Any | None) -> dict
     rec: dict[str, Any] = {"target_nodes": target, "network": net.summary(), "name": net.name}
     pyw: dict[str, list[dict[str, Any]]] = {s: [] for s in args.solvers}
     wdr: list[dict[str, Any]] = []
+    wdh: list[dict[str, Any]] = []     # the HiGHS path (engine="highs"), the reference
     wd_error = None
     with tempfile.TemporaryDirectory(prefix="wd-bench-") as tmp:
         scen = netgen.write_waterdesk(net, args.keep / net.name if args.keep else tmp)
@@ -341,7 +348,9 @@ def bench_network(target: int, args: argparse.Namespace, wd: Any | None) -> dict
                 pyw[s].append(run_pywr(net, s))
             if wd is not None and wd_error is None:
                 try:
-                    wdr.append(run_waterdesk(wd, scen))
+                    wdr.append(run_waterdesk(wd, scen, "compiled"))
+                    if not args.no_highs:
+                        wdh.append(run_waterdesk(wd, scen, "highs"))
                 except Exception:  # report, and keep benchmarking the other networks
                     wd_error = traceback.format_exc()
 
@@ -407,6 +416,21 @@ def bench_network(target: int, args: argparse.Namespace, wd: Any | None) -> dict
             except (KeyError, ValueError) as exc:
                 problems.append(f"cannot compare: {exc}")
             rec["waterdesk_timings"] = [_strip(r) for r in wdr]
+            rec["engine_fallback_steps"] = wdr[-1].get("engine_fallback_steps")
+            if wdh:
+                h = {k: [r[k] for r in wdh] for k in ("run_wall_s", "allocation_s")}
+                h["steps_per_s"] = steps / _med(h["allocation_s"])
+                h["lp_solves_per_step"] = wdh[0].get("lp_solves", 0) / steps
+                rec["waterdesk_highs"] = h
+                rec["engine_vs_highs_path"] = w["steps_per_s"] / h["steps_per_s"]
+                rec["highs_ratio_vs_best"] = h["steps_per_s"] / rec["pywr"][best]["steps_per_s"]
+                rec["highs_ratio_vs_best_loop"] = h["steps_per_s"] / rec["pywr"][best_loop]["loop_steps_per_s"]
+                diff = max([float(np.abs(last["supplied"][d] - wdh[-1]["supplied"][d]).max()) for d in last["supplied"]]
+                           + [float(np.abs(last["storage"][r] - wdh[-1]["storage"][r]).max()) for r in last["storage"]]
+                           + [0.0])
+                rec["engine_vs_highs_abs_mcm"] = diff
+                if diff > 1e-6:
+                    problems.append(f"compiled engine and HiGHS path differ by {diff:.3g} mcm")
     if problems:
         rec["problems"] = problems
         rec["ok"] = False
@@ -428,16 +452,25 @@ def print_record(rec: dict[str, Any], args: argparse.Namespace) -> None:
     w = rec.get("waterdesk")
     if w:
         a, rw = w["allocation_s"], w["run_wall_s"]
-        print(f"  {'waterdesk allocation loop':<34} {_fmt_rate(w['steps_per_s']):>9} "
+        print(f"  {'waterdesk compiled engine':<34} {_fmt_rate(w['steps_per_s']):>9} "
               f"{_med(a):>8.4f} ({min(a):.4f}-{max(a):.4f})")
         if "lp_solves_per_step" in w:
             print(f"  {'':<34} {'':>9} {1e6 * _med(a) / w['steps']:>8.0f} us/step, "
                   f"{w['lp_solves_per_step']:.2f} LP solves/step, "
                   f"{w.get('simplex_iterations_per_step', float('nan')):.2f} simplex iterations/step")
+        h = rec.get("waterdesk_highs")
+        if h:
+            ha = h["allocation_s"]
+            print(f"  {'waterdesk HiGHS path (reference)':<34} {_fmt_rate(h['steps_per_s']):>9} "
+                  f"{_med(ha):>8.4f} ({min(ha):.4f}-{max(ha):.4f})  {h['lp_solves_per_step']:.2f} LP solves/step")
+            print(f"  compiled engine vs HiGHS path: {rec['engine_vs_highs_path']:.1f}x faster, max |difference| "
+                  f"{rec['engine_vs_highs_abs_mcm']:.1e} mcm (supplied, storage), "
+                  f"{rec.get('engine_fallback_steps', 0)} steps handed to HiGHS; HiGHS path vs Pywr "
+                  f"{rec['highs_ratio_vs_best']:.2f}x model.run, {rec['highs_ratio_vs_best_loop']:.2f}x core")
         print(f"  {'waterdesk wd.run() wall':<34} {_fmt_rate(w['wall_steps_per_s']):>9} "
               f"{_med(rw):>8.4f} ({min(rw):.4f}-{max(rw):.4f}) {'':>8} {_med(w['load_s']):>8.4f} (load_scenario)")
         ratios = ", ".join(f"{v:.2f}x vs {s}" for s, v in rec["ratio_vs"].items())
-        print(f"  RATIO waterdesk/Pywr = {rec['ratio_vs_best']:.2f}x (faster Pywr solver, {rec['pywr_best_solver']}; "
+        print(f"  RATIO waterdesk (compiled engine)/Pywr = {rec['ratio_vs_best']:.2f}x (faster Pywr solver, {rec['pywr_best_solver']}; "
               f"{ratios}); vs Pywr with prebuilt timesteps {rec['ratio_vs_best_loop']:.2f}x; "
               f"wd.run wall vs model.run {rec['ratio_wall_vs_best']:.2f}x")
     d = rec["difficulty"]
@@ -470,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2001)
     ap.add_argument("--solvers", nargs="+", default=["glpk-edge", "glpk"])
     ap.add_argument("--pywr-only", action="store_true", help="skip waterdesk (before its code exists)")
+    ap.add_argument("--no-highs", action="store_true", help="skip waterdesk's HiGHS path (engine='highs')")
     ap.add_argument("--keep", type=Path, default=None, help="write the waterdesk files under this directory")
     ap.add_argument("--results", type=Path, default=RESULTS, help="JSON-lines file to append to")
     ap.add_argument("--no-save", action="store_true", help="do not append to the results file")
@@ -490,6 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])),
         "machine": machine_info(), "versions": versions(), "git": git_state(),
         "days": args.days, "repeat": args.repeat, "seed": args.seed, "pywr_only": args.pywr_only,
+        "engines": ["compiled"] + ([] if args.no_highs else ["highs"]),
     }
     print(f"$ python benchmarks/{info['command']}")
     print(f"{info['date']}  {info['machine']['cpu']} x{info['machine']['cpus']}  Python {info['machine']['python']}  "

@@ -164,9 +164,10 @@ def run_wd_serial(scen: Path, files: list[Path]) -> dict[str, Any]:
             "run_s": sum(r["run_s"] for r in runs), "allocation_s": sum(r["allocation_s"] for r in runs)}
 
 
-def run_wd_stacked(scen: Path, files: list[Path]) -> dict[str, Any]:
+def run_wd_stacked(scen: Path, files: list[Path], engine: str = "compiled") -> dict[str, Any]:
     """All members through ``waterdesk.simulate.simulate_members``: natural flows routed
-    for all members in one numba call, one stacked LP (a block per member) per step."""
+    for all members in one numba call; per step, on the compiled engine every member's
+    block in parallel (prange), on the HiGHS path one stacked LP (a block per member)."""
     import waterdesk as wd
     from waterdesk.simulate import simulate_members
 
@@ -174,14 +175,15 @@ def run_wd_stacked(scen: Path, files: list[Path]) -> dict[str, Any]:
     t0 = time.perf_counter()
     scs = [wd.load_scenario(str(scen), {"inflows.file": str(f)}) for f in files]
     t1 = time.perf_counter()
-    sims = simulate_members(scs[0], [sc.inflows for sc in scs])
+    sims = simulate_members(scs[0], [sc.inflows for sc in scs], engine=engine)
     t2 = time.perf_counter()
     runs = [{"steps": len(sim.steps),
              "supplied": {d: sim.supplied[:, k].copy() for k, d in enumerate(sim.network.dem_ids)},
              "storage": {r: sim.storage[:, k].copy() for k, r in enumerate(sim.network.res_ids)}}
             for sim in sims]
     return {"wall_s": t2 - t0, "run_s": t2 - t1, "allocation_s": sims[0].timings["allocate_s"], "runs": runs,
-            "solves_per_step": sims[0].solves / max(len(sims[0].steps), 1)}
+            "solves_per_step": sims[0].solves / max(len(sims[0].steps), 1),
+            "fallbacks": sum(sim.engine_fallbacks for sim in sims[::32])}
 
 
 def run_wd_pool(pool: ProcessPoolExecutor, scen: Path, files: list[Path]) -> dict[str, Any]:
@@ -254,7 +256,7 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
     times: dict[str, list[float]] = {k: [] for k in
                                      ("pywr_run", "pywr_total", "wd_serial", "wd_serial_run", "wd_serial_alloc",
                                       "wd_pool", "wd_batch", "wd_stacked", "wd_stacked_run",
-                                      "wd_stacked_alloc")}
+                                      "wd_stacked_alloc", "wd_highs", "wd_highs_run")}
     with tempfile.TemporaryDirectory(prefix="wd-bench-ens-") as tmp:
         tmpd = Path(tmp)
         scen = netgen.write_waterdesk(net, tmpd / "net")
@@ -273,6 +275,11 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
             times["wd_stacked_run"].append(k["run_s"])
             times["wd_stacked_alloc"].append(k["allocation_s"])
             last["stacked"] = k
+            if not args.no_highs:
+                kh = run_wd_stacked(scen, files, "highs")
+                times["wd_highs"].append(kh["wall_s"])
+                times["wd_highs_run"].append(kh["run_s"])
+                last["highs"] = kh
             q = run_wd_pool(pool, scen, files)
             times["wd_pool"].append(q["wall_s"])
             if not args.no_batch:
@@ -316,6 +323,15 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
             f"vs Pywr: level totals {worst_k['a_level_total_abs']:.1e} mcm, total storage "
             f"{worst_k['b_storage_total_abs']:.1e} mcm -> " + ("OK" if not bad_k else f"FAIL on members {bad_k}"))
         ok = ok and not bad_k
+        say(f"compiled engine: {k['fallbacks']} member-steps handed to HiGHS")
+        if "highs" in last:
+            kh = last["highs"]
+            gap = max([float(np.abs(k["runs"][m][f][key] - kh["runs"][m][f][key]).max())
+                       for m in range(M) for f in ("supplied", "storage") for key in k["runs"][m][f]] + [0.0])
+            say(f"agreement, compiled engine vs HiGHS path (stacked, {kh['solves_per_step']:.2f} stacked LP "
+                f"solves per step), all {M} members: max |difference| {gap:.1e} mcm -> "
+                + ("OK" if gap <= 1e-6 else "FAIL"))
+            ok = ok and gap <= 1e-6
         ok = ok and not bad_members and pool_same
         if not args.no_batch:
             b = last["batch"]
@@ -337,11 +353,14 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
         ("waterdesk serial, load + run per member", times["wd_serial"]),
         ("waterdesk serial, wd.run only", times["wd_serial_run"]),
         ("waterdesk serial, allocation loop only", times["wd_serial_alloc"]),
-        (f"waterdesk stacked ({M} members in one LP per step), load + run", times["wd_stacked"]),
-        ("waterdesk stacked, simulate_members only", times["wd_stacked_run"]),
-        ("waterdesk stacked, allocation loop only", times["wd_stacked_alloc"]),
+        (f"waterdesk members together, compiled engine, load + run", times["wd_stacked"]),
+        ("waterdesk members together, compiled engine, simulate_members only", times["wd_stacked_run"]),
+        ("waterdesk members together, compiled engine, allocation loop only", times["wd_stacked_alloc"]),
         (f"waterdesk pool ({args.workers} spawned workers, warm), load + run", times["wd_pool"]),
     ]
+    if times["wd_highs"]:
+        rows.append((f"waterdesk stacked HiGHS path ({M} members in one LP per step), simulate_members only",
+                     times["wd_highs_run"]))
     if times["wd_batch"]:
         rows.append((f"waterdesk.batch.run_sweep(workers={args.workers}), end to end", times["wd_batch"]))
     say("")
@@ -369,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="processes of the pool and batch paths (default 2)")
     ap.add_argument("--solver", default="glpk-edge", choices=["glpk-edge", "glpk"], help="Pywr solver")
     ap.add_argument("--no-batch", action="store_true", help="skip the waterdesk.batch.run_sweep path")
+    ap.add_argument("--no-highs", action="store_true", help="skip the stacked HiGHS path (engine='highs')")
     ap.add_argument("--results", type=Path, default=None,
                     help="report file (default benchmarks/results/ensemble-<UTC date>.txt)")
     ap.add_argument("--no-save", action="store_true", help="do not write the report file")

@@ -136,6 +136,10 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         # members allocated together in one stacked LP per step: the timings, solves and
         # iterations above are theirs together
         "allocation_stack_members": int(sim.stack_members),
+        # who allocated the steps (allocate/engine.py) and how many member-steps the
+        # compiled engine could not certify and handed to HiGHS
+        "allocation_engine": str(getattr(sim, "engine", "highs")),
+        "engine_fallback_steps": int(getattr(sim, "engine_fallbacks", 0)),
     }
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 

@@ -82,6 +82,42 @@ def _quiet(factory: "type") -> "object":
         os.close(saved)
 
 
+def stage_costs(lp: StepLP, stage: int, guard: int = 0, m_weight: float = ALPHA) -> NDArray[np.float64]:
+    """Objective of a stage: the level decided now counts only by its largest
+    shortage fraction (M, held in mcm, at ALPHA); lower levels only by volume,
+    at most LOWER_LEVEL per mcm, so no lower level can outbid it (their equal
+    fractions are settled in their own stage). Levels above a guessed first
+    stage get GUARD per mcm (guard = the stage; -1 settles the stage's level by
+    volume after its fairness rounds)."""
+    cost = np.zeros(lp.n_col)
+    weight = np.zeros(len(lp.levels))
+    for k in range(stage + 1, len(lp.levels)):
+        weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
+    weight[:guard] = GUARD
+    if guard < 0:      # settle level `stage` by volume (after its fairness rounds)
+        weight[stage] = 1.0
+    elif len(lp.levels):
+        # the level being decided also earns by volume, far below its M term, so
+        # that its claims that are not bottlenecks take what they can already
+        # (water-filling then has fewer rounds) rather than stop at M's fraction
+        # to save a canal's cost
+        weight[stage] = OWN_LEVEL
+    sign = np.where(lp.claim_slack, 1.0, -1.0)   # deliveries earn, shortfalls cost
+    cost[lp.claim_col] = sign * weight[lp.claim_level]
+    if len(lp.levels) and guard >= 0:
+        cost[lp.col_m[stage]] = m_weight
+    storage_weight = (lp.storage_weight if len(lp.storage_weight) == len(lp.col_v)
+                      else np.ones(len(lp.col_v)))
+    divert_weight = (lp.divert_weight if len(lp.divert_weight) == len(lp.col_divert)
+                     else np.ones(len(lp.col_divert)))
+    cost[lp.col_v] = -STORAGE_VALUE * storage_weight
+    cost[lp.col_spill] = SPILL_COST
+    cost[lp.col_surplus] = SURPLUS_COST
+    cost[lp.col_divert] += DIVERT_COST * divert_weight
+    cost[lp.col_penalty] += OVER_TARGET_COST
+    return cost
+
+
 class StepSolver:
     """One HiGHS instance holding the step LP; `solve` returns the column values."""
 
@@ -305,37 +341,11 @@ class StepSolver:
 
     # ------------------------------------------------------------------ helpers
     def _costs(self, stage: int, guard: int = 0) -> tuple[int, int]:
-        """Objective of a stage: the level decided now counts only by its largest
-        shortage fraction (M, held in mcm, at ALPHA); lower levels only by volume,
-        at most LOWER_LEVEL per mcm, so no lower level can outbid it (their equal
-        fractions are settled in their own stage). Levels above a guessed first
-        stage get GUARD per mcm. Returns the cache key of the cost vector."""
+        """The cost vector of a stage (`stage_costs`), cached; returns its cache key."""
         key = (stage, guard)
         if key not in self._cost_cache:
-            lp = self.lp
-            cost = np.zeros(lp.n_col)
-            weight = np.zeros(len(lp.levels))
-            for k in range(stage + 1, len(lp.levels)):
-                weight[k] = max(LOWER_LEVEL ** (k - stage), FLOOR)
-            weight[:guard] = GUARD
-            if guard < 0:      # settle level `stage` by volume (after its fairness rounds)
-                weight[stage] = 1.0
-            elif len(lp.levels):
-                # the level being decided also earns by volume, far below its M term, so
-                # that its claims that are not bottlenecks take what they can already
-                # (water-filling then has fewer rounds) rather than stop at M's fraction
-                # to save a canal's cost
-                weight[stage] = OWN_LEVEL
-            sign = np.where(lp.claim_slack, 1.0, -1.0)   # deliveries earn, shortfalls cost
-            cost[lp.claim_col] = sign * weight[lp.claim_level]
-            if len(lp.levels) and guard >= 0:
-                cost[lp.col_m[stage]] = self._m_weight[stage]
-            cost[lp.col_v] = -STORAGE_VALUE * self._storage_weight
-            cost[lp.col_spill] = SPILL_COST
-            cost[lp.col_surplus] = SURPLUS_COST
-            cost[lp.col_divert] += DIVERT_COST * self._divert_weight
-            cost[lp.col_penalty] += OVER_TARGET_COST
-            self._cost_cache[key] = cost
+            self._cost_cache[key] = stage_costs(self.lp, stage, guard, self._m_weight[stage]
+                                                if len(self.lp.levels) else ALPHA)
         return key
 
     def _refine(self, key: tuple[int, int], x: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -1,0 +1,441 @@
+"""A bounded-variable primal simplex in numba, for the small step LPs (numpy + numba only).
+
+The LP is ``min c·x  s.t.  A x - r = 0,  lo <= (x, r) <= hi`` over the n structural
+columns x and one logical r per row (its activity), so row bounds are plain variable
+bounds. The basis inverse is held dense and transposed (``bt[i, p] = B^-1[p, i]``) and
+updated by one elimination per pivot; it is rebuilt by Gauss-Jordan with partial
+pivoting (no LAPACK, so the result does not depend on a BLAS's thread count) every
+REFACTOR pivots. A solve starts from the basis the previous one ended with (warm start):
+when only bounds change the basis stays a good guess and a step typically needs zero to
+a few pivots. Phase 1 minimises the sum of the basic variables' bound violations
+(composite; nonbasic variables always sit at a bound or hold their value).
+
+Every solve is certified before it is reported optimal: the basic solution is recomputed
+from a fresh inverse, the rows' residuals, the bounds (primal feasibility) and the reduced
+costs' signs (dual feasibility, i.e. optimality) are checked to tolerance. Anything else
+(infeasible, unbounded, singular, iteration cap, a failed check) returns a status other
+than OK and the caller hands the LP to HiGHS.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+OK, INFEASIBLE, UNBOUNDED, ITERATIONS, SINGULAR, UNCERTIFIED = 0, 1, 2, 3, 4, 5
+BASIC, AT_LO, AT_HI, BETWEEN = 0, 1, 2, 3
+
+PRIMAL_TOL = 1e-9      # bound violation [mcm] read as none (relative to 1 + |bound|)
+DUAL_TOL = 1e-9        # reduced cost read as zero (costs range 1e-5 .. 1e4)
+CERT_PRIMAL = 1e-7     # certification: bounds and row residuals (HiGHS's own default)
+CERT_DUAL = 1e-7       # certification: reduced-cost signs
+PIVOT_TOL = 1e-9       # smallest |alpha| accepted as a pivot
+REFACTOR = 2000        # pivots between rebuilds of the inverse (each solve is certified, and an
+                       # inverse that fails the check is rebuilt then)
+DEGENERATE_SWITCH = 30  # consecutive zero-length steps before Bland's rule
+
+
+@njit(cache=True)
+def invert(start, index, value, head, n, bt):
+    """bt = (B^-1)^T for the basic columns `head` (structural j < n from the CSC arrays,
+    logical n + i = -e_i); Gauss-Jordan with partial pivoting. False if singular."""
+    m = head.shape[0]
+    b = np.zeros((m, 2 * m))
+    for p in range(m):
+        j = head[p]
+        if j < n:
+            for k in range(start[j], start[j + 1]):
+                b[index[k], p] = value[k]
+        else:
+            b[j - n, p] = -1.0
+        b[p, m + p] = 1.0
+    for c in range(m):
+        piv = c
+        best = abs(b[c, c])
+        for r in range(c + 1, m):
+            if abs(b[r, c]) > best:
+                best = abs(b[r, c])
+                piv = r
+        if best < 1e-11:
+            return False
+        if piv != c:
+            for k in range(2 * m):
+                tmp = b[c, k]
+                b[c, k] = b[piv, k]
+                b[piv, k] = tmp
+        inv = 1.0 / b[c, c]
+        for k in range(c, 2 * m):
+            b[c, k] *= inv
+        for r in range(m):
+            if r != c:
+                f = b[r, c]
+                if f != 0.0:
+                    for k in range(c, 2 * m):
+                        b[r, k] -= f * b[c, k]
+    # b[:, m:] is B^-1 (rows = basis positions); store its transpose
+    for p in range(m):
+        for i in range(m):
+            bt[i, p] = b[p, m + i]
+    return True
+
+
+@njit(cache=True)
+def _column(start, index, value, n, bt, j, out):
+    """out = B^-1 a_j."""
+    out[:] = 0.0
+    if j < n:
+        for k in range(start[j], start[j + 1]):
+            v = value[k]
+            row = bt[index[k]]
+            for p in range(out.shape[0]):
+                out[p] += v * row[p]
+    else:
+        row = bt[j - n]
+        for p in range(out.shape[0]):
+            out[p] = -row[p]
+
+
+@njit(cache=True)
+def _pivot_update(bt, alpha, p):
+    """B^-1 after basis position p takes the column whose B^-1 a is alpha."""
+    m = alpha.shape[0]
+    inv = 1.0 / alpha[p]
+    for k in range(m):
+        piv = bt[k, p] * inv
+        if piv != 0.0:
+            row = bt[k]
+            for i in range(m):
+                row[i] -= alpha[i] * piv
+        bt[k, p] = piv
+
+
+@njit(cache=True)
+def basic_solution(start, index, value, n, head, status, x, lo, hi, bt):
+    """Put nonbasic variables at their bounds (or keep their value where they have
+    none) and solve for the basic ones."""
+    m = head.shape[0]
+    rhs = np.zeros(m)
+    for j in range(n + m):
+        s = status[j]
+        if s == BASIC:
+            continue
+        if s == AT_LO and lo[j] == -np.inf:
+            s = AT_HI if hi[j] < np.inf else BETWEEN
+        elif s == AT_HI and hi[j] == np.inf:
+            s = AT_LO if lo[j] > -np.inf else BETWEEN
+        elif s == BETWEEN:
+            if lo[j] > -np.inf and x[j] <= lo[j]:
+                s = AT_LO
+            elif hi[j] < np.inf and x[j] >= hi[j]:
+                s = AT_HI
+        status[j] = s
+        if s == AT_LO:
+            x[j] = lo[j]
+        elif s == AT_HI:
+            x[j] = hi[j]
+        v = x[j]
+        if v != 0.0:
+            if j < n:
+                for k in range(start[j], start[j + 1]):
+                    rhs[index[k]] -= value[k] * v
+            else:
+                rhs[j - n] += v
+    for p in range(m):
+        x[head[p]] = 0.0
+    for i in range(m):
+        r = rhs[i]
+        if r != 0.0:
+            row = bt[i]
+            for p in range(m):
+                x[head[p]] += r * row[p]
+
+
+@njit(cache=True)
+def _duals(bt, cb, y):
+    m = cb.shape[0]
+    for i in range(m):
+        s = 0.0
+        row = bt[i]
+        for p in range(m):
+            s += row[p] * cb[p]
+        y[i] = s
+
+
+@njit(cache=True)
+def _reduced(start, index, value, n, cost, y, j, phase1):
+    if j < n:
+        d = 0.0 if phase1 else cost[j]
+        for k in range(start[j], start[j + 1]):
+            d -= y[index[k]] * value[k]
+        return d
+    return y[j - n]
+
+
+@njit(cache=True)
+def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, max_iter):
+    """Minimise cost·x from the current basis. Returns (status, pivots).
+
+    `work` holds the pivot count since the last rebuild of bt in work[0] (kept between
+    calls). y holds the row duals at the end (dobj / d activity)."""
+    m = head.shape[0]
+    nt = n + m
+    alpha = np.empty(m)
+    cb = np.empty(m)
+    # fresh start from the stored inverse; rebuild it when it has seen many updates
+    if work[0] >= REFACTOR:
+        if not invert(start, index, value, head, n, bt):
+            return SINGULAR, 0
+        work[0] = 0
+    basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+    iters = 0
+    degenerate = 0
+    while True:
+        # phase: 1 while a basic variable is out of bounds
+        phase1 = False
+        for p in range(m):
+            j = head[p]
+            v = x[j]
+            if v < lo[j] - PRIMAL_TOL * (1.0 + abs(lo[j])):
+                cb[p] = -1.0
+                phase1 = True
+            elif v > hi[j] + PRIMAL_TOL * (1.0 + abs(hi[j])):
+                cb[p] = 1.0
+                phase1 = True
+            else:
+                cb[p] = 0.0
+        if not phase1:
+            for p in range(m):
+                j = head[p]
+                cb[p] = cost[j] if j < n else 0.0
+        _duals(bt, cb, y)
+        # pricing: Dantzig, or Bland's rule when stalling
+        bland = degenerate >= DEGENERATE_SWITCH
+        enter = -1
+        best = 0.0
+        direction = 0.0
+        for j in range(nt):
+            s = status[j]
+            if s == BASIC or lo[j] == hi[j]:
+                continue
+            d = _reduced(start, index, value, n, cost, y, j, phase1)
+            up = d < -DUAL_TOL and (s == AT_LO or (s == BETWEEN and x[j] < hi[j]))
+            down = d > DUAL_TOL and (s == AT_HI or (s == BETWEEN and x[j] > lo[j]))
+            if up or down:
+                if abs(d) > best:
+                    best = abs(d)
+                    enter = j
+                    direction = 1.0 if up else -1.0
+                    if bland:
+                        break
+        if enter < 0:
+            if phase1:
+                return INFEASIBLE, iters
+            return OK, iters
+        if iters >= max_iter:
+            return ITERATIONS, iters
+        _column(start, index, value, n, bt, enter, alpha)
+        # ratio test (Harris, two passes); basic p moves by t * g[p]
+        theta_max = np.inf
+        for p in range(m):
+            g = -direction * alpha[p]
+            if abs(g) <= PIVOT_TOL:
+                continue
+            j = head[p]
+            v = x[j]
+            tol = PRIMAL_TOL * (1.0 + abs(v))
+            if g < 0.0:
+                if v > hi[j] + tol:
+                    bound = hi[j]          # infeasible above: becomes feasible at hi
+                elif v < lo[j] - tol:
+                    continue               # infeasible below, moving further: phase-1 cost
+                else:
+                    bound = lo[j]
+                if bound == -np.inf:
+                    continue
+                r = (v - bound + tol) / -g
+            else:
+                if v < lo[j] - tol:
+                    bound = lo[j]
+                elif v > hi[j] + tol:
+                    continue
+                else:
+                    bound = hi[j]
+                if bound == np.inf:
+                    continue
+                r = (bound - v + tol) / g
+            if r < theta_max:
+                theta_max = r
+        leave = -1
+        leave_to = 0
+        theta = np.inf
+        big = 0.0
+        for p in range(m):
+            g = -direction * alpha[p]
+            if abs(g) <= PIVOT_TOL:
+                continue
+            j = head[p]
+            v = x[j]
+            tol = PRIMAL_TOL * (1.0 + abs(v))
+            if g < 0.0:
+                if v > hi[j] + tol:
+                    bound = hi[j]
+                    to = AT_HI
+                elif v < lo[j] - tol:
+                    continue
+                else:
+                    bound = lo[j]
+                    to = AT_LO
+                if bound == -np.inf:
+                    continue
+                r = (v - bound) / -g
+            else:
+                if v < lo[j] - tol:
+                    bound = lo[j]
+                    to = AT_LO
+                elif v > hi[j] + tol:
+                    continue
+                else:
+                    bound = hi[j]
+                    to = AT_HI
+                if bound == np.inf:
+                    continue
+                r = (bound - v) / g
+            if r <= theta_max and (abs(g) > big if not bland else leave < 0 or j < head[leave]):
+                big = abs(g)
+                leave = p
+                leave_to = to
+                theta = max(r, 0.0)
+        # the entering variable's own range
+        if direction > 0.0:
+            span = hi[enter] - x[enter]
+        else:
+            span = x[enter] - lo[enter]
+        if span < np.inf and (leave < 0 or span <= theta):
+            # bound flip: no basis change
+            t = max(span, 0.0)
+            for p in range(m):
+                x[head[p]] -= t * direction * alpha[p]
+            if direction > 0.0:
+                x[enter] = hi[enter]
+                status[enter] = AT_HI
+            else:
+                x[enter] = lo[enter]
+                status[enter] = AT_LO
+            iters += 1
+            degenerate = degenerate + 1 if t == 0.0 else 0
+            continue
+        if leave < 0:
+            return UNBOUNDED, iters
+        if abs(alpha[leave]) <= PIVOT_TOL:
+            return SINGULAR, iters
+        t = theta
+        for p in range(m):
+            x[head[p]] -= t * direction * alpha[p]
+        x[enter] += t * direction
+        out = head[leave]
+        x[out] = lo[out] if leave_to == AT_LO else hi[out]
+        status[out] = leave_to
+        head[leave] = enter
+        status[enter] = BASIC
+        _pivot_update(bt, alpha, leave)
+        work[0] += 1
+        iters += 1
+        degenerate = degenerate + 1 if t == 0.0 else 0
+        if work[0] >= REFACTOR:
+            if not invert(start, index, value, head, n, bt):
+                return SINGULAR, iters
+            work[0] = 0
+            basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+
+
+@njit(cache=True)
+def certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, fresh):
+    """Recompute the basic solution and the duals (from a rebuilt inverse if `fresh`) and
+    check them independently of the inverse's accuracy: every row's residual, every
+    bound (primal feasibility), the basic columns' reduced costs (zero: y solves
+    B^T y = c_B) and the nonbasic ones' signs (dual feasibility, i.e. optimality).
+    True when the basis is certified optimal."""
+    m = head.shape[0]
+    if fresh:
+        if not invert(start, index, value, head, n, bt):
+            return False
+        work[0] = 0
+        basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+    for j in range(n + m):
+        tol = CERT_PRIMAL * (1.0 + abs(x[j]))
+        if x[j] < lo[j] - tol or x[j] > hi[j] + tol:
+            return False
+    act = np.zeros(m)
+    for j in range(n):
+        v = x[j]
+        if v != 0.0:
+            for k in range(start[j], start[j + 1]):
+                act[index[k]] += value[k] * v
+    for i in range(m):
+        if abs(act[i] - x[n + i]) > CERT_PRIMAL * (1.0 + abs(x[n + i])):
+            return False
+    cb = np.empty(m)
+    for p in range(m):
+        j = head[p]
+        cb[p] = cost[j] if j < n else 0.0
+    if fresh:
+        _duals(bt, cb, y)
+    for p in range(m):
+        j = head[p]
+        d = _reduced(start, index, value, n, cost, y, j, False)
+        if abs(d) > CERT_DUAL * (1.0 + abs(cb[p])):
+            return False
+    for j in range(n + m):
+        s = status[j]
+        if s == BASIC or lo[j] == hi[j]:
+            continue
+        d = _reduced(start, index, value, n, cost, y, j, False)
+        if d < -CERT_DUAL and x[j] < hi[j]:
+            return False
+        if d > CERT_DUAL and x[j] > lo[j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def solve(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, max_iter):
+    """`simplex` then `certify`; on a singular basis or a failed check, once more from
+    the all-logical basis. Returns (status, pivots)."""
+    m = head.shape[0]
+    total = 0
+    for attempt in range(2):
+        code, iters = simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work,
+                              max_iter)
+        total += iters
+        if code == OK:
+            if certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, False):
+                return OK, total
+            # an inverse worn by updates may be all that is wrong: rebuild it, go on from
+            # there and look again
+            if invert(start, index, value, head, n, bt):
+                work[0] = 0
+                code, iters = simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y,
+                                      work, max_iter)
+                total += iters
+                if code == OK and certify(start, index, value, n, cost, lo, hi, head, status, x, bt,
+                                          y, work, True):
+                    return OK, total
+            code = UNCERTIFIED
+        if code != SINGULAR and code != UNCERTIFIED and code != ITERATIONS:
+            return code, total
+        if attempt == 0:
+            reset_basis(n, m, head, status, bt, work)
+    return code, total
+
+
+@njit(cache=True)
+def reset_basis(n, m, head, status, bt, work):
+    """All logicals basic (B = -I), structural columns at their lower bounds."""
+    for j in range(n):
+        status[j] = AT_LO
+    for i in range(m):
+        head[i] = n + i
+        status[n + i] = BASIC
+    bt[:, :] = 0.0
+    for i in range(m):
+        bt[i, i] = -1.0
+    work[0] = 0
