@@ -46,6 +46,14 @@ def write_result(ds: xr.Dataset, path: str | Path) -> Path:
     return path
 
 
+def write_dataset(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write any other Dataset (a comparison, a batch summary) as NetCDF-4, atomically."""
+    path = Path(path)
+    with atomic_path(path) as part:
+        ds.to_netcdf(part, engine="netcdf4", format="NETCDF4")
+    return path
+
+
 def open_result(path: str | Path) -> xr.Dataset:
     """Open a waterdesk result file (loaded into memory, file closed)."""
     path = Path(path)
