@@ -29,7 +29,8 @@ def _modules(sub: str = "") -> list[Path]:
 
 @pytest.mark.parametrize("path", _modules("kernels"), ids=lambda p: p.name)
 def test_kernels_import_only_numpy_numba_and_kernels(path):
-    # typing: the kernels' argument lists are NamedTuples (numba types them as tuples)
+    # typing: the kernels' argument groups are typing.NamedTuple (issue 13: no 40-parameter
+    # kernels); still no waterdesk module outside kernels and no third-party library
     allowed = ("numpy", "numba", "waterdesk.kernels", "__future__", "typing")
     bad = {m for m in _imports(path) if not m.startswith(allowed)}
     assert not bad, f"{path.name} imports {sorted(bad)}"
