@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from waterdesk.cli import _options
 from waterdesk.cli.ledger import format_option, render, units_option
 
 
@@ -14,11 +15,16 @@ from waterdesk.cli.ledger import format_option, render, units_option
               show_default=True, help="What each row is.")
 @format_option
 @units_option
+@_options.lang
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Also write the values and differences as NetCDF.")
 @click.option("--force", is_flag=True, help="Compare results of different basins.")
-def compare(results: tuple[str, ...], by: str, fmt: str, units: str, output: str | None, force: bool) -> None:
-    """Side-by-side totals of RESULTS per item and water year, and differences against the first."""
+def compare(results: tuple[str, ...], by: str, fmt: str, units: str, lang: str, output: str | None,
+            force: bool) -> None:
+    """Side-by-side totals of RESULTS per item and water year, and differences against the first.
+
+    As text, the results are columns A, B, C (a legend names their files) and the
+    differences B−A, C−A; the table fits 132 columns, wider ones wrap into blocks."""
     from waterdesk.analysis.compare import compare as _compare, to_dataset
     from waterdesk.errors import InputError, Problem
 
@@ -36,7 +42,9 @@ def compare(results: tuple[str, ...], by: str, fmt: str, units: str, output: str
             extra = exchange_table(wd.open_result(path), Path(path).stem)
             if extra is not None:
                 tables.append(extra)
-    click.echo(render(tables, fmt, units))
+    stems = [Path(p).stem for p in results]
+    sources = {(stem if stems.count(stem) == 1 else p): p for stem, p in zip(stems, results)}
+    click.echo(render(tables, fmt, units, lang, sources))
 
 
 def _write(ds: "object", path: Path) -> None:

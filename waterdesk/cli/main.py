@@ -61,6 +61,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
 from waterdesk.cli import basins, compare, ledger, report, run, schema, validate  # noqa: E402  (register commands)
 from waterdesk.cli import inflows as _inflows  # noqa: E402
 from waterdesk.cli import batch as _batch  # noqa: E402
+from waterdesk.cli import schematic as _schematic  # noqa: E402
 
 cli.add_command(run.run)
 cli.add_command(compare.compare)
@@ -71,3 +72,4 @@ cli.add_command(basins.basins)
 cli.add_command(schema.schema)
 cli.add_command(_inflows.inflows)
 cli.add_command(_batch.batch)
+cli.add_command(_schematic.schematic)
