@@ -361,3 +361,35 @@ def test_bad_operating_rules_are_named_with_file_and_line(case):
     assert "targets must be <= capacity_mcm (120.0), got 500.0" in text
     assert "no reservoir 'nowhere'" in text
     assert "basin.toml:" in text and "scenario.toml:" in text
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_report_and_the_ledger_text_show_the_target_deviation_and_the_accounting_year(case, tmp_path, lang):
+    """After merging issue 15 (translated report and tables): the report's reservoir table
+    keeps the mean target deviation (storage minus target, over all steps, computed here by
+    hand as in the test above), and the ledger text keeps the accounting-year note, both in
+    the page's language."""
+    from tests.analysis.test_report import _parse
+    import waterdesk as wd
+    from waterdesk.i18n import catalogue
+
+    target = [60, 80, 100, 100, 90, 70, 50, 40, 40, 50, 60, 60]
+    inflow_mcm = np.array([5, 30, 50, 40, 20, 10, 5, 5, 5, 10, 5, 10], dtype=float)
+    res = reservoir(f"target_storage_mcm = {target}\ntarget_priority = 1", capacity=120.0, dead=5.0,
+                    initial=50.0)
+    ds = case(below(res, irrigation([0, 0, 10, 20, 40, 60, 60, 50, 20, 0, 0, 0]), ["user"]),
+              {"src": list(inflow_mcm / MCM_PER_M3S)})
+    storage, before = [], 50.0
+    for t in range(12):
+        before = min(target[t], before + inflow_mcm[t])
+        storage.append(before)
+    mean_dev = float(np.mean(np.array(storage) - target))
+    cat = catalogue(lang)
+    page = _parse(wd.report([ds], tmp_path / "page.html", lang=lang).read_text("utf-8"))
+    (attrs, rows), = [t for t in page.tables if t[0].get("class") == "reservoirs"]
+    assert rows[0][-1] == f"{cat('col.mean_target_deviation')} ({cat.unit('mcm')})"
+    assert cat.parse(rows[1][-1]) == pytest.approx(mean_dev, abs=0.05)
+    text = wd.to_text(list(wd.ledger(ds).values()), lang=lang)
+    months = "-".join(cat(f"month.{m}") for m in ("oct", "sep"))
+    assert cat("note.years", months=months) in text
+    assert cat("note.target_deviation") in text

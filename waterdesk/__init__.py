@@ -60,6 +60,8 @@ __all__ = [
     "ledger",
     "compare",
     "report",
+    "schematic",
+    "to_text",
     "Sweep",
     "run_sweep",
     "Scenario",
@@ -234,9 +236,10 @@ def ledger(result: "xr.Dataset | str | Path", units: str = "mcm") -> "dict[str, 
     return {**accounts.ledger(ds, units), **accounts.outcomes(ds, units)}
 
 
-def report(results: "object", path: str | Path = "report.html", units: str = "mcm") -> Path:
+def report(results: "object", path: str | Path = "report.html", units: str = "mcm", lang: str = "en") -> Path:
     """Write one self-contained HTML page of results (Datasets or result files), or of
-    one batch summary (a Dataset, DIR or DIR/summary.nc); returns its path (docs/REPORT.md)."""
+    one batch summary (a Dataset, DIR or DIR/summary.nc); returns its path (docs/REPORT.md).
+    `lang`: "en" or "ru" (a batch summary's page is in English)."""
     from waterdesk.analysis.ensemble import report_summary
     from waterdesk.analysis.report import report as _report
     from waterdesk.io.summary import is_summary, run_opener
@@ -251,15 +254,66 @@ def report(results: "object", path: str | Path = "report.html", units: str = "mc
             summary = items[0]
         if summary is not None:
             return report_summary(summary, path, units=units, open_run=run_opener(summary))
-    return _report(items, path, units=units)
+    return _report(items, path, units=units, lang=lang)
 
 
-def run_summary(result: "xr.Dataset", target: str | Path = "", seconds: float = 0.0) -> str:
+def schematic(basin: "Basin | str | Path", path: str | Path, result: "xr.Dataset | str | Path | None" = None,
+              lang: str = "en") -> Path:
+    """Draw the schematic of a basin (a Basin, or a basin or scenario file) to `path`
+    (.svg or .png, atomically); with `result` (a Dataset or result file of that
+    basin), reach widths show its mean flows. Returns the path (docs/REPORT.md).
+
+    Raises `InputError` for a bad file, another suffix, or a result of another network."""
+    from waterdesk.analysis.schematic import mean_flows, net_of_basin, schematic_figure
+    from waterdesk.i18n import catalogue
+    from waterdesk.io.atomic import atomic_path
+    from waterdesk.pipeline import load_any
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".svg", ".png"):
+        raise InputError([Problem(Path(path), None, "", f"the schematic is written as .svg or .png, not {suffix!r}")])
+    if isinstance(basin, (str, Path)):
+        loaded = load_any(basin)
+        basin = getattr(loaded, "basin", loaded)
+    net = net_of_basin(basin)  # type: ignore[arg-type]
+    flows = None
+    if result is not None:
+        ds = open_result(result) if isinstance(result, (str, Path)) else result
+        flows = mean_flows(ds)
+        if set(flows) != {r[0] for r in net.reaches}:
+            raise InputError([Problem(Path(str(result)) if isinstance(result, (str, Path)) else "result", None, "",
+                                      f"its reaches are not those of basin {net.title!r}: a result of another network")])
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": "waterdesk", "svg.fonttype": "path", "font.family": "DejaVu Sans"}):
+        fig = schematic_figure(net, catalogue(lang), flows)
+        with atomic_path(path) as part:
+            fig.savefig(part, format=suffix[1:], dpi=150,
+                        metadata={"Date": None, "Creator": None} if suffix == ".svg" else {"Software": None})
+    return Path(path)
+
+
+def to_text(tables: "Sequence[Table]", units: str = "mcm", lang: str = "en",
+            sources: "Mapping[str, str] | None" = None) -> str:
+    """Tables (of `ledger` or `compare`) as text for a reader, in `lang` ("en" or "ru"):
+    translated headers and notes, numbers by the language's convention, the ledger as
+    country x water year, a comparison with its results named A, B, C (`sources`: name ->
+    file, for the legend), every line at most 132 characters (wider tables wrap into blocks)."""
+    from waterdesk.analysis import tables as tx
+    from waterdesk.i18n import catalogue
+
+    cat = catalogue(lang)
+    return "\n\n".join(tx.compare_text(t, cat, units, sources=dict(sources or {})) if t.name.startswith("compare_")
+                        else tx.table_text(t, cat, units) for t in tables)
+
+
+def run_summary(result: "xr.Dataset", target: str | Path = "", seconds: float = 0.0, lang: str = "en") -> str:
     """The text summary `waterdesk run` prints: per country requested, supplied, % met;
-    reservoirs; clauses; the largest mass-balance error (ensemble runs: over members)."""
+    reservoirs; clauses; salinity; the largest mass-balance error (ensemble runs: over
+    members). `lang`: "en" or "ru" (texts and numbers; an ensemble run's summary is in English)."""
     from waterdesk.analysis.run_summary import summary
 
-    return summary(result, Path(target), seconds)
+    return summary(result, Path(target), seconds, lang)
 
 
 def exchange_table(result: "xr.Dataset | str | Path", label: str | None = None) -> "Table | None":

@@ -94,6 +94,8 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "node_country": xr.Variable("node", [n.country for n in nodes]),
         "reach_from": xr.Variable("reach", [net.node_ids[i] for i in net.reach_from]),
         "reach_to": xr.Variable("reach", [net.node_ids[i] for i in net.reach_to]),
+        "reach_kind": xr.Variable("reach", [{r.id: r.kind for r in sc.basin.reaches}[rid] for rid in net.reach_ids],
+                                  {"long_name": "river or canal"}),
         "reservoir_capacity": xr.Variable("reservoir", net.res_capacity_mcm, {"units": "mcm"}),
         "reservoir_initial_storage": xr.Variable("reservoir", net.res_initial_mcm, {"units": "mcm"}),
         "demand_country": xr.Variable("demand", list(net.dem_country)),

@@ -1,6 +1,8 @@
 """compare(): totals and differences are sums of the result variables; mismatched inputs refused."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -133,3 +135,52 @@ def test_differences_dataset_matches_the_table(chu_files):
             r["delivered_mcm:agreement-2000-baseline"])
         assert np.isnan(float(ds["delivered_difference"].sel(**cell, result="baseline")))
     assert ds["delivered"].attrs["units"] == "mcm"
+
+
+@pytest.fixture(scope="module")
+def three_files(chu_files, tmp_path_factory):
+    """The two Chu-Talas files and a third run with 80 % of the inflows."""
+    folder = tmp_path_factory.mktemp("chu3")
+    scenario = wd.load_scenario(ROOT / "scenarios" / "chu-talas" / "baseline.toml", {"inflows.scale": 0.8})
+    wd.run(scenario.replace(end="2002-09-30"), output=folder / "dry.nc")
+    return [*chu_files, folder / "dry.nc"]
+
+
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_compare_text_fits_132_columns_with_named_results(three_files, n, lang):
+    """Results are columns A, B, C named in a legend, differences B−A and C−A, and no
+    line is wider than 132 characters: wider content wraps into blocks that repeat the
+    country and year columns (issue 15)."""
+    from click.testing import CliRunner
+
+    from waterdesk.analysis.tables import WIDTH
+    from waterdesk.cli.main import cli
+    from waterdesk.i18n import catalogue
+
+    files = three_files[:n]
+    tags = "ABC"[:n]
+    for by in ("country", "demand", "clause", "reservoir"):
+        res = CliRunner().invoke(cli, ["compare", *map(str, files), "--by", by, "--lang", lang])
+        assert res.exit_code == 0, res.output
+        lines = res.output.splitlines()
+        assert max(len(ln) for ln in lines) <= WIDTH == 132, (by, max(lines, key=len))
+        for tag, path in zip(tags, files):
+            assert f"{tag} = {path.stem}" in res.output
+        subheads = [ln.split() for ln in lines if ln.split()[-n:] == list(tags) or "\u2212" in ln]
+        assert subheads, res.output[:800]
+        assert all(f"{t}\u2212A" in res.output for t in tags[1:])
+        assert "-0.0" not in res.output and "-0,0" not in res.output and "+0.0" not in res.output
+    # the KG deliveries of 2001 in the first block: A, B, (C), then B−A (, C−A)
+    res = CliRunner().invoke(cli, ["compare", *map(str, files), "--lang", lang])
+    row = next(ln for ln in res.output.splitlines() if ln.startswith("KG") and " 2001 " in ln)
+    table = by_key(compare(files, by="country"))[("KG", 2001)]
+    names = [p.stem for p in files]
+    cat = catalogue(lang)
+    want = [cat.num(table[f"requested_mcm:{m}"]) for m in names]
+    want += [cat.num(table[f"requested_mcm:{m}-{names[0]}"], sign=True) for m in names[1:]]
+    cells = re.split(" {2,}", row.strip())               # columns are two spaces apart at least
+    assert cells[:2] == ["KG", "2001"] and cells[2:2 + len(want)] == want
+    if n == 3:      # 3 metrics x (3 values + 2 differences) do not fit one block of 132
+        assert sum(1 for ln in res.output.splitlines() if ln.split()[-n:] == list(tags) or
+                   (ln.strip() and ln.split()[0] == cat("col.country").split()[0])) >= 2

@@ -31,9 +31,10 @@ def invoke(*args):
 def test_ledger_text_has_every_table_with_units(chu_files):
     res = invoke("ledger", chu_files[1])
     assert res.exit_code == 0, res.output
-    for head in ("entitlement (mcm)", "delivered (mcm)", "deviation (mcm)", "balance (mcm)",
-                 "worst violation (mcm)", "met (%)", "jain index", "end storage (mcm)", "energy (GWh)"):
+    for head in ("KG (mcm)", "KZ (mcm)", "entitlement", "delivered", "deviation", "balance",
+                 "worst violation (mcm)", "met (%)", "Jain's index", "end storage (mcm)", "energy (GWh)"):
         assert head in res.stdout
+    assert "docs/" not in res.stdout                  # footnotes are self-contained
     ds = wd.open_result(chu_files[1])
     kg = float(ds["withdrawal_by_country"].sel(country="KG").isel(time=slice(0, 12)).sum())
     assert f"{kg:,.1f}" in res.stdout
@@ -101,9 +102,11 @@ def test_compare_csv_and_json_parse_back(chu_files):
 def test_compare_text_by_clause_and_reservoir(chu_files):
     res = invoke("compare", *chu_files, "--by", "clause")
     assert res.exit_code == 0, res.output
-    assert "status agreement-2000" in res.stdout and "met 12/12" in res.stdout
+    # results are columns A, B named in a legend; differences are B−A (issue 15)
+    assert "A = baseline" in res.stdout and "B = agreement-2000" in res.stdout
+    assert "status" in res.stdout and "met 12/12" in res.stdout
     res = invoke("compare", *chu_files, "--by", "reservoir", "--units", "km3")
-    assert "end storage (km3) agreement-2000-baseline" in res.stdout and "energy (GWh)" in res.stdout
+    assert "end storage (km3)" in res.stdout and "B\u2212A" in res.stdout and "energy (GWh)" in res.stdout
 
 
 def test_compare_writes_the_differences_atomically(chu_files, tmp_path):

@@ -100,7 +100,7 @@ class Table:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([c.header for c in self.columns])
         for row in self.rows:
-            writer.writerow(["" if _missing(v) else (repr(float(v)) if isinstance(v, float) else v)
+            writer.writerow(["" if _missing(v) else (repr(float(v) + 0.0) if isinstance(v, float) else v)
                              for v in row])
         return out.getvalue()
 
@@ -130,8 +130,8 @@ def _plain(v: Any) -> Any:
         return None
     if isinstance(v, (np.integer,)):
         return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
+    if isinstance(v, (np.floating, float)):
+        return float(v) + 0.0          # no negative zero in JSON
     return v
 
 
@@ -146,9 +146,9 @@ def _fmt(v: Any, col: Column) -> str:
         return f"{float(v):.1f}"
     if col.kind in ("index", "price"):
         return f"{float(v):.3g}" if col.kind == "price" else f"{float(v):.3f}"
-    if col.unit == "km3":
-        return f"{float(v):,.3f}"
-    return f"{float(v):,.1f}"
+    decimals = 3 if col.unit == "km3" else 1
+    rounded = round(float(v), decimals) + 0.0      # no negative zero ("-0.0")
+    return f"{rounded:,.{decimals}f}"
 
 
 # --------------------------------------------------------------------------- helpers

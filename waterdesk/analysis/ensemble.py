@@ -326,32 +326,27 @@ def render_summary(ds: "xr.Dataset", units: str = "mcm", label: str = "summary",
     parts += ["<h2>Runs per combination (count)</h2>", _html_table(tables["status"]),
               "<h2>Probability of compliance per clause (%)</h2>", _html_table(tables["clause_probability"])]
     rc: Any = rp._RC
-    saved = rp._VOLUME_UNIT
-    rp._VOLUME_UNIT = "mcm"    # the figures carry no volumes
-    try:
-        with matplotlib.rc_context(rc):
-            if members:
-                for c, (cid, text, _) in enumerate(combos):
-                    parts.append(f'<section class="combination" id="{e(cid)}"><h2>{e(cid)}: {e(text)}</h2>'
-                                 f'<p class="note">members ok: {int(ds["members_ok"].values[c])} (count)</p>')
-                    if not int(ds["members_ok"].values[c]):
-                        parts.append('<p class="note">No member of this combination ran; see the run '
-                                     "table for why.</p></section>")
-                        continue
-                    if ds.sizes.get("clause", 0) and ds.sizes.get("window", 0):
-                        parts.append(rp._img(_fig_heatmap(ds, c, cid, starts),
-                                             f"{cid}: probability of compliance per clause and window (%)",
-                                             "Share of the members (%) in which each clause held "
-                                             "(violation <= 1e-6 mcm) in each window.", "compliance"))
-                    if ds.sizes.get("country", 0) and ds.sizes.get("water_year", 0):
-                        parts.append(rp._img(_fig_supply(ds, c),
-                                             f"{cid}: probability of full supply per country (%)",
-                                             "Share of the members (%) in which each country's demands "
-                                             "were fully met (shortage <= 1e-6 mcm) in each water year.",
-                                             "supply"))
-                    parts.append("</section>")
-    finally:
-        rp._VOLUME_UNIT = saved
+    with matplotlib.rc_context(rc):
+        if members:
+            for c, (cid, text, _) in enumerate(combos):
+                parts.append(f'<section class="combination" id="{e(cid)}"><h2>{e(cid)}: {e(text)}</h2>'
+                             f'<p class="note">members ok: {int(ds["members_ok"].values[c])} (count)</p>')
+                if not int(ds["members_ok"].values[c]):
+                    parts.append('<p class="note">No member of this combination ran; see the run '
+                                 "table for why.</p></section>")
+                    continue
+                if ds.sizes.get("clause", 0) and ds.sizes.get("window", 0):
+                    parts.append(rp._img(_fig_heatmap(ds, c, cid, starts),
+                                         f"{cid}: probability of compliance per clause and window (%)",
+                                         "Share of the members (%) in which each clause held "
+                                         "(violation <= 1e-6 mcm) in each window.", "compliance"))
+                if ds.sizes.get("country", 0) and ds.sizes.get("water_year", 0):
+                    parts.append(rp._img(_fig_supply(ds, c),
+                                         f"{cid}: probability of full supply per country (%)",
+                                         "Share of the members (%) in which each country's demands "
+                                         "were fully met (shortage <= 1e-6 mcm) in each water year.",
+                                         "supply"))
+                parts.append("</section>")
     if members:
         parts += ["<h2>Probability of full supply per country and water year (%)</h2>",
                   _html_table(tables["supply_probability"])]

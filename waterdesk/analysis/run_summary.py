@@ -18,58 +18,74 @@ if TYPE_CHECKING:
 __all__ = ["summary", "clause_text", "ensemble_summary"]
 
 
-def summary(result: "xr.Dataset", target: Path, seconds: float) -> str:
-    """A short per-country table: requested, supplied, % met."""
+def summary(result: "xr.Dataset", target: Path, seconds: float, lang: str = "en") -> str:
+    """A short per-country table: requested, supplied, % met (texts and numbers in `lang`)."""
+    from waterdesk.i18n import catalogue
+
     ds = result
     if "member" in ds.dims:
         return ensemble_summary(ds, target, seconds)
+    c = catalogue(lang)
+    mcm, n = c.unit("mcm"), c.num
     steps = ds.sizes["time"]
     lines = [
-        f"{ds.attrs['scenario']} ({ds.attrs['basin']}): {steps} {ds.attrs['timestep']} steps "
-        f"from {str(ds.time.values[0])[:10]}, {seconds:.2f} s -> {target}",
+        c("run.header", scenario=ds.attrs["scenario"], basin=ds.attrs["basin"], steps=steps,
+          timestep=c.term("timestep", ds.attrs["timestep"]), start=str(ds.time.values[0])[:10],
+          seconds=n(seconds, 2), target=target),
         "",
-        f"{'country':<8}{'requested mcm':>15}{'supplied mcm':>15}{'met %':>8}{'short steps':>13}",
+        f"{c('col.country'):<8}{c('col.requested') + ' ' + mcm:>18}{c('col.supplied') + ' ' + mcm:>18}"
+        f"{c('col.met') + ' %':>21}{c('col.short_steps'):>18}",
     ]
     for country, req, sup, pct, short_steps in country_table(ds):
-        met = f"{pct:.1f}" if pct is not None else "-"
-        lines.append(f"{country:<8}{req:>15,.1f}{sup:>15,.1f}{met:>8}{short_steps:>13}")
+        lines.append(f"{country:<8}{n(req):>18}{n(sup):>18}{n(pct):>21}{short_steps:>18}")
     req = float(ds["requested"].values.sum())
     sup = float(ds["supplied"].values.sum())
-    lines.append(f"{'total':<8}{req:>15,.1f}{sup:>15,.1f}{(100 * sup / req if req else 0):>8.1f}")
+    lines.append(f"{c('word.total'):<8}{n(req):>18}{n(sup):>18}{n(100 * sup / req if req else 0):>21}")
     if ds.sizes.get("reservoir", 0):
-        lines += ["", f"{'reservoir':<16}{'end storage mcm':>17}{'spill mcm':>12}{'energy GWh':>12}"]
+        w = max(len(str(r)) for r in ds.reservoir.values) + 2
+        lines += ["", f"{c('col.reservoir'):<{w}}{c('col.end_storage') + ' ' + mcm:>24}"
+                  f"{c('col.spill') + ' ' + mcm:>24}{c('col.energy') + ' ' + c.unit('GWh'):>18}"]
         days = (ds["time_bounds"].values[:, 1] - ds["time_bounds"].values[:, 0]) / np.timedelta64(1, "D")
         for k, name in enumerate(ds.reservoir.values):
             spill_mcm = float((ds["spill"].values[:, k] * mcm_per_m3s(days)).sum())
-            lines.append(f"{str(name):<16}{float(ds['storage'].values[-1, k]):>17,.1f}"
-                         f"{spill_mcm:>12,.1f}{float(ds['energy'].values[:, k].sum()):>12,.1f}")
+            lines.append(f"{str(name):<{w}}{n(float(ds['storage'].values[-1, k])):>24}"
+                         f"{n(spill_mcm):>24}{n(float(ds['energy'].values[:, k].sum())):>18}")
     if ds.sizes.get("clause", 0):
-        lines += ["", clause_text(ds)]
-    if "salinity" in ds.data_vars:   # issue 14
+        lines += ["", clause_text(ds, lang)]
+    if "salinity" in ds.data_vars:   # issue 14 (in English: its table is not yet in the catalogues)
         from waterdesk.analysis.salinity import run_summary
 
         lines += ["", run_summary(ds)]
     worst = float(np.abs(ds["mass_balance_error"].values).max())
-    lines += ["", f"largest mass-balance error: {worst:.1e} mcm"]
+    lines += ["", c("run.mass_balance", error=c.sci(worst))]
     if "salt_balance_error" in ds.data_vars:
-        lines.append(f"largest salt-balance error: {float(np.abs(ds['salt_balance_error'].values).max()):.1e} t")
+        lines.append(c("run.salt_balance", error=c.sci(float(np.abs(ds["salt_balance_error"].values).max()))))
     return "\n".join(lines)
 
 
-def clause_text(ds: "xr.Dataset") -> str:
+def clause_text(ds: "xr.Dataset", lang: str = "en") -> str:
     """Each clause: met or violated, windows, worst window and its violation [mcm]."""
-    width = max([len(str(c)) for c in ds.clause.values] + [6]) + 2
-    head = (f"{'clause':<{width}}{'kind':<16}{'type':<8}{'windows met':>12}{'worst window':>14}"
-            f"{'violation mcm':>15}{'total mcm':>11}{'price':>9}")
+    from waterdesk.i18n import catalogue
+
+    c = catalogue(lang)
+    mcm = c.unit("mcm")
+    width = max([len(str(cid)) for cid in ds.clause.values] + [6]) + 2
+    kinds = [c.term("kind", str(k)) for k in ds["clause_kind"].values]
+    kw = max(len(k) for k in kinds + [c("col.kind")]) + 2
+    types = [c("word.hard") if r["type"] == "hard" else c("word.soft_p", p=r["type"].rsplit("p", 1)[-1])
+             for r in clause_table(ds)]
+    tw = max(len(t) for t in types + [c("col.type")]) + 2
+    head = (f"{c('col.clause'):<{width}}{c('col.kind'):<{kw}}{c('col.type'):<{tw}}{c('col.windows_met_of'):>19}"
+            f"{c('col.worst_window'):>15}{c('col.violation') + ' ' + mcm:>18}{c('col.total') + ' ' + mcm:>14}"
+            f"{c('col.price'):>9}")
     lines = [head]
-    for row in clause_table(ds):
-        price = f"{row['price']:>9.3g}" if row["price"] is not None else f"{'-':>9}"
+    for row, kind, typ in zip(clause_table(ds), kinds, types):
+        price = f"{c.num(row['price'], 3):>9}"
         worst = row["worst_window"] or "-"
-        lines.append(f"{row['clause']:<{width}}{row['kind']:<16}{row['type']:<8}"
-                     f"{str(row['met']) + '/' + str(row['windows']):>12}{worst:>14}"
-                     f"{row['worst_mcm']:>15,.1f}{(row['total_mcm'] if row['worst_window'] else 0.0):>11,.1f}{price}")
-    lines.append("price: largest shadow price over the windows, priority-weighted shortage per mcm "
-                 "(horizon mode; '-' in step mode)")
+        lines.append(f"{row['clause']:<{width}}{kind:<{kw}}{typ:<{tw}}"
+                     f"{str(row['met']) + '/' + str(row['windows']):>19}{worst:>15}"
+                     f"{c.num(row['worst_mcm']):>18}{c.num(row['total_mcm'] if row['worst_window'] else 0.0):>14}{price}")
+    lines.append(c("run.price_note"))
     return "\n".join(lines)
 
 

@@ -1,4 +1,5 @@
-"""`waterdesk ledger RESULT.nc|SUMMARY.nc|DIR [--format text|csv|json] [--units mcm|km3] [--table NAME]`."""
+"""`waterdesk ledger RESULT.nc|SUMMARY.nc|DIR [--format text|csv|json] [--units mcm|km3] [--lang en|ru]
+[--table NAME]`."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 import waterdesk as wd
+from waterdesk.cli import _options
 
 if TYPE_CHECKING:
     from waterdesk.analysis.accounts import Table
@@ -22,24 +24,27 @@ units_option = click.option("--units", type=click.Choice(["mcm", "km3"]), defaul
                             help="Unit of volumes (energy stays in GWh).")
 
 
-def render(tables: "list[Table]", fmt: str, units: str) -> str:
-    """Tables as text (blank line between), CSV (the first table) or one JSON document."""
+def render(tables: "list[Table]", fmt: str, units: str, lang: str = "en",
+           sources: "dict[str, str] | None" = None) -> str:
+    """Tables as text for a reader in `lang` (blank line between; at most 132 columns),
+    CSV (the first table) or one JSON document; CSV and JSON keep their machine keys."""
     if fmt == "json":
         return json.dumps({"units": {"volume": units, "energy": "GWh"},
                            "tables": {t.name: t.to_dict() for t in tables}}, indent=2, allow_nan=False)
     if fmt == "csv":
         return tables[0].to_csv().rstrip("\n")
-    return "\n\n".join(t.to_text() for t in tables)
+    return wd.to_text(tables, units, lang, sources)
 
 
 @click.command()
 @click.argument("result", type=click.Path(dir_okay=True))
 @format_option
 @units_option
+@_options.lang
 @click.option("--table", "which", type=click.Choice(("all",) + TABLES + SUMMARY_TABLES), default=None,
               help="Only this table (default: all; with --format csv: parties, or "
                    "window_probability for a batch summary).")
-def ledger(result: str, fmt: str, units: str, which: str | None) -> None:
+def ledger(result: str, fmt: str, units: str, lang: str, which: str | None) -> None:
     """Compliance ledger of RESULT: per party and water year entitlement, delivered,
     deviation and running balance; per clause compliance; demand met, equity and
     reservoir outcomes.
@@ -62,4 +67,4 @@ def ledger(result: str, fmt: str, units: str, which: str | None) -> None:
         raise click.BadParameter(f"{which} is not a table of a {kind}; choose one of {', '.join(names)}",
                                  param_hint="--table")
     chosen = list(tables.values()) if which == "all" else [tables[which]]
-    click.echo(render(chosen, fmt, units))
+    click.echo(render(chosen, fmt, units, lang))

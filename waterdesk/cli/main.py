@@ -105,6 +105,7 @@ COMMANDS = {
     "schema": ("waterdesk.cli.schema", "schema"),
     "inflows": ("waterdesk.cli.inflows", "inflows"),
     "batch": ("waterdesk.cli.batch", "batch"),
+    "schematic": ("waterdesk.cli.schematic", "schematic"),
 }
 
 #: commands that use Dask (the cluster executor of a sweep)

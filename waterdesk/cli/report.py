@@ -19,18 +19,20 @@ if TYPE_CHECKING:
               show_default=True, help="HTML file to write (atomically).")
 @click.option("--units", type=click.Choice(["mcm", "km3"]), default="mcm", show_default=True,
               help="Volume unit of the page's tables and figures.")
+@_options.lang
 @_options.quiet
 @click.pass_context
-def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str, quiet: bool) -> None:
+def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str, lang: str, quiet: bool) -> None:
     """Write an HTML report of RESULT files (NetCDF written by `waterdesk run`).
 
-    One page, figures embedded, no network needed: provenance, supply per country,
-    reservoirs, clauses with a compliance calendar, flows at border gauges; with several
-    files, a comparison against the first. Exit 2 (one line per problem) when a file is
-    not a readable waterdesk result.
+    One page, figures embedded, no network needed, printable on A4: the basin schematic,
+    then (several files, named A, B, C) a comparison against A, then per result its
+    provenance, supply per country, reservoirs, deliveries, clauses with a compliance
+    calendar, the ledger per country and water year, and flows at the gauges. Exit 2 (one
+    line per problem) when a file is not a readable waterdesk result.
 
     Given one batch summary (DIR/summary.nc or DIR) instead: the probability of compliance
-    per clause and window, of full supply per country, and a run table.
+    per clause and window, of full supply per country, and a run table (in English).
     """
     opened: list[xr.Dataset] = []
     problems = []
@@ -56,6 +58,6 @@ def report(ctx: click.Context, results: tuple[str, ...], output: str, units: str
             click.echo(f"wrote {target} ({what}, {summaries[0].sizes['run']} runs)")
         return
     labelled = [ds.assign_attrs(report_label=Path(p).stem) for ds, p in zip(opened, results)]
-    target = wd.report(labelled, output, units=units)
+    target = wd.report(labelled, output, units=units, lang=lang)
     if not _options.is_quiet(ctx, quiet):
         click.echo(f"wrote {target} ({len(opened)} result{'s' if len(opened) > 1 else ''})")

@@ -29,9 +29,10 @@ def _output_path(scenario: "Scenario", output: str | None, several: bool) -> Pat
 @click.command()
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path())
 @_options.output
+@_options.lang
 @_options.quiet
 @click.pass_context
-def run(ctx: click.Context, scenarios: tuple[str, ...], output: str | None, quiet: bool) -> None:
+def run(ctx: click.Context, scenarios: tuple[str, ...], output: str | None, lang: str, quiet: bool) -> None:
     """Run SCENARIO files and write their results as NetCDF.
 
     The result goes to -o, else the scenario's [output].path, else out/<name>.nc.
@@ -52,4 +53,4 @@ def run(ctx: click.Context, scenarios: tuple[str, ...], output: str | None, quie
         else:
             result = wd.run(scenario, output=target)
         if not quiet:
-            click.echo(wd.run_summary(result, target, time.perf_counter() - started))
+            click.echo(wd.run_summary(result, target, time.perf_counter() - started, lang=lang))
