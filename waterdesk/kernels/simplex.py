@@ -171,13 +171,147 @@ def _reduced(start, index, value, n, cost, y, j, phase1):
 
 
 @njit(cache=True)
+def _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb):
+    """Basic costs cb: phase 1 (+-1 on basic variables out of bounds) while any is, else
+    the objective's. Returns whether this is phase 1."""
+    m = head.shape[0]
+    phase1 = False
+    for p in range(m):
+        j = head[p]
+        v = x[j]
+        if v < lo[j] - PRIMAL_TOL * (1.0 + abs(lo[j])):
+            cb[p] = -1.0
+            phase1 = True
+        elif v > hi[j] + PRIMAL_TOL * (1.0 + abs(hi[j])):
+            cb[p] = 1.0
+            phase1 = True
+        else:
+            cb[p] = 0.0
+    if not phase1:
+        for p in range(m):
+            j = head[p]
+            cb[p] = cost[j] if j < n else 0.0
+    return phase1
+
+
+@njit(cache=True)
+def _price(start, index, value, n, nt, cost, lo, hi, status, x, y, phase1, bland):
+    """Pricing: Dantzig (largest reduced cost), or Bland's rule (first eligible) when
+    stalling, over the nt = n + m structural and row variables. Returns (entering variable
+    or -1, direction +1 up / -1 down)."""
+    enter = -1
+    best = 0.0
+    direction = 0.0
+    for j in range(nt):
+        s = status[j]
+        if s == BASIC or lo[j] == hi[j]:
+            continue
+        d = _reduced(start, index, value, n, cost, y, j, phase1)
+        up = d < -DUAL_TOL and (s == AT_LO or (s == BETWEEN and x[j] < hi[j]))
+        down = d > DUAL_TOL and (s == AT_HI or (s == BETWEEN and x[j] > lo[j]))
+        if up or down:
+            if abs(d) > best:
+                best = abs(d)
+                enter = j
+                direction = 1.0 if up else -1.0
+                if bland:
+                    break
+    return enter, direction
+
+
+@njit(cache=True)
+def _ratio_bound(lo, hi, head, x, alpha, direction):
+    """Harris's first pass: the largest step with every basic variable inside its bounds
+    widened by the primal tolerance (basic p moves by t * g[p])."""
+    m = head.shape[0]
+    theta_max = np.inf
+    for p in range(m):
+        g = -direction * alpha[p]
+        if abs(g) <= PIVOT_TOL:
+            continue
+        j = head[p]
+        v = x[j]
+        tol = PRIMAL_TOL * (1.0 + abs(v))
+        if g < 0.0:
+            if v > hi[j] + tol:
+                bound = hi[j]          # infeasible above: becomes feasible at hi
+            elif v < lo[j] - tol:
+                continue               # infeasible below, moving further: phase-1 cost
+            else:
+                bound = lo[j]
+            if bound == -np.inf:
+                continue
+            r = (v - bound + tol) / -g
+        else:
+            if v < lo[j] - tol:
+                bound = lo[j]
+            elif v > hi[j] + tol:
+                continue
+            else:
+                bound = hi[j]
+            if bound == np.inf:
+                continue
+            r = (bound - v + tol) / g
+        if r < theta_max:
+            theta_max = r
+    return theta_max
+
+
+@njit(cache=True)
+def _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland):
+    """Harris's second pass: among the rows blocking within theta_max, the largest pivot
+    (Bland: the lowest variable index). Returns (row or -1, the bound it leaves at, step)."""
+    m = head.shape[0]
+    leave = -1
+    leave_to = 0
+    theta = np.inf
+    big = 0.0
+    for p in range(m):
+        g = -direction * alpha[p]
+        if abs(g) <= PIVOT_TOL:
+            continue
+        j = head[p]
+        v = x[j]
+        tol = PRIMAL_TOL * (1.0 + abs(v))
+        if g < 0.0:
+            if v > hi[j] + tol:
+                bound = hi[j]
+                to = AT_HI
+            elif v < lo[j] - tol:
+                continue
+            else:
+                bound = lo[j]
+                to = AT_LO
+            if bound == -np.inf:
+                continue
+            r = (v - bound) / -g
+        else:
+            if v < lo[j] - tol:
+                bound = lo[j]
+                to = AT_LO
+            elif v > hi[j] + tol:
+                continue
+            else:
+                bound = hi[j]
+                to = AT_HI
+            if bound == np.inf:
+                continue
+            r = (bound - v) / g
+        if r <= theta_max and (abs(g) > big if not bland else leave < 0 or j < head[leave]):
+            big = abs(g)
+            leave = p
+            leave_to = to
+            theta = max(r, 0.0)
+    return leave, leave_to, theta
+
+
+@njit(cache=True)
 def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, max_iter):
     """Minimise cost·x from the current basis. Returns (status, pivots).
 
     `work` holds the pivot count since the last rebuild of bt in work[0] (kept between
     calls). y holds the row duals at the end (dobj / d activity)."""
     m = head.shape[0]
-    nt = n + m
     alpha = np.empty(m)
     cb = np.empty(m)
     # fresh start from the stored inverse; rebuild it when it has seen many updates
@@ -190,42 +324,10 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
     degenerate = 0
     while True:
         # phase: 1 while a basic variable is out of bounds
-        phase1 = False
-        for p in range(m):
-            j = head[p]
-            v = x[j]
-            if v < lo[j] - PRIMAL_TOL * (1.0 + abs(lo[j])):
-                cb[p] = -1.0
-                phase1 = True
-            elif v > hi[j] + PRIMAL_TOL * (1.0 + abs(hi[j])):
-                cb[p] = 1.0
-                phase1 = True
-            else:
-                cb[p] = 0.0
-        if not phase1:
-            for p in range(m):
-                j = head[p]
-                cb[p] = cost[j] if j < n else 0.0
+        phase1 = _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb)
         _duals(bt, cb, y)
-        # pricing: Dantzig, or Bland's rule when stalling
         bland = degenerate >= DEGENERATE_SWITCH
-        enter = -1
-        best = 0.0
-        direction = 0.0
-        for j in range(nt):
-            s = status[j]
-            if s == BASIC or lo[j] == hi[j]:
-                continue
-            d = _reduced(start, index, value, n, cost, y, j, phase1)
-            up = d < -DUAL_TOL and (s == AT_LO or (s == BETWEEN and x[j] < hi[j]))
-            down = d > DUAL_TOL and (s == AT_HI or (s == BETWEEN and x[j] > lo[j]))
-            if up or down:
-                if abs(d) > best:
-                    best = abs(d)
-                    enter = j
-                    direction = 1.0 if up else -1.0
-                    if bland:
-                        break
+        enter, direction = _price(start, index, value, n, n + m, cost, lo, hi, status, x, y, phase1, bland)
         if enter < 0:
             if phase1:
                 return INFEASIBLE, iters
@@ -233,77 +335,9 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         if iters >= max_iter:
             return ITERATIONS, iters
         _column(start, index, value, n, bt, enter, alpha)
-        # ratio test (Harris, two passes); basic p moves by t * g[p]
-        theta_max = np.inf
-        for p in range(m):
-            g = -direction * alpha[p]
-            if abs(g) <= PIVOT_TOL:
-                continue
-            j = head[p]
-            v = x[j]
-            tol = PRIMAL_TOL * (1.0 + abs(v))
-            if g < 0.0:
-                if v > hi[j] + tol:
-                    bound = hi[j]          # infeasible above: becomes feasible at hi
-                elif v < lo[j] - tol:
-                    continue               # infeasible below, moving further: phase-1 cost
-                else:
-                    bound = lo[j]
-                if bound == -np.inf:
-                    continue
-                r = (v - bound + tol) / -g
-            else:
-                if v < lo[j] - tol:
-                    bound = lo[j]
-                elif v > hi[j] + tol:
-                    continue
-                else:
-                    bound = hi[j]
-                if bound == np.inf:
-                    continue
-                r = (bound - v + tol) / g
-            if r < theta_max:
-                theta_max = r
-        leave = -1
-        leave_to = 0
-        theta = np.inf
-        big = 0.0
-        for p in range(m):
-            g = -direction * alpha[p]
-            if abs(g) <= PIVOT_TOL:
-                continue
-            j = head[p]
-            v = x[j]
-            tol = PRIMAL_TOL * (1.0 + abs(v))
-            if g < 0.0:
-                if v > hi[j] + tol:
-                    bound = hi[j]
-                    to = AT_HI
-                elif v < lo[j] - tol:
-                    continue
-                else:
-                    bound = lo[j]
-                    to = AT_LO
-                if bound == -np.inf:
-                    continue
-                r = (v - bound) / -g
-            else:
-                if v < lo[j] - tol:
-                    bound = lo[j]
-                    to = AT_LO
-                elif v > hi[j] + tol:
-                    continue
-                else:
-                    bound = hi[j]
-                    to = AT_HI
-                if bound == np.inf:
-                    continue
-                r = (bound - v) / g
-            if r <= theta_max and (abs(g) > big if not bland else leave < 0 or j < head[leave]):
-                big = abs(g)
-                leave = p
-                leave_to = to
-                theta = max(r, 0.0)
+        # ratio test (Harris, two passes)
+        theta_max = _ratio_bound(lo, hi, head, x, alpha, direction)
+        leave, leave_to, theta = _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland)
         # the entering variable's own range
         if direction > 0.0:
             span = hi[enter] - x[enter]
