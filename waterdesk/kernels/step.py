@@ -93,7 +93,9 @@ def assemble(dl: float, local_m3s: F64, request_mcm: F64, storage_mcm: F64, evap
     col_lo, col_hi, row_lo, row_hi, coef = bounds
     n_node = local_m3s.shape[0]
     n_reach = reach_to.shape[0]
-    evap_mcm[:] = evaporation(storage_mcm, evap_mm, net.area_s, net.area_a, net.area_n)
+    evap_now = evaporation(storage_mcm, evap_mm, net.area_s, net.area_a, net.area_n)
+    for k in range(evap_now.shape[0]):    # element by element: a slice assignment of an
+        evap_mcm[k] = evap_now[k]         # array costs numba ~2 s compiling its shape checks
     rhs = np.empty(n_node)
     for n in range(n_node):
         rhs[n] = -local_m3s[n] * dl
@@ -168,11 +170,15 @@ def record(t: int, x: F64, dl: float, hours: float, local_m3s: F64, a: F64, b_mc
         out.spill[t, k] = x[cols.col_spill[k]] / dl
         out.evaporation[t, k] = evap_mcm[k]
     local_mcm = local_m3s * dl
-    out.mass_balance_error[t] = mass_balance(local_mcm, reach_from, reach_to, q, exits, dem_node,
-                                             net.dem_return, net.dem_consumptive, delivered, surplus,
-                                             res_node, storage_mcm, new_storage, evap_mcm, sink_out)
-    out.energy[t] = hydropower(turbine, storage_mcm, new_storage, net.hydro, net.head_s, net.head_h,
-                               net.head_n, net.efficiency, net.installed_mw, hours)
+    error = mass_balance(local_mcm, reach_from, reach_to, q, exits, dem_node, net.dem_return,
+                         net.dem_consumptive, delivered, surplus, res_node, storage_mcm, new_storage,
+                         evap_mcm, sink_out)
+    energy = hydropower(turbine, storage_mcm, new_storage, net.hydro, net.head_s, net.head_h,
+                        net.head_n, net.efficiency, net.installed_mw, hours)
+    for n in range(error.shape[0]):       # element by element (see `assemble`)
+        out.mass_balance_error[t, n] = error[n]
+    for k in range(energy.shape[0]):
+        out.energy[t, k] = energy[k]
     for n in range(n_node):
         out.node_flow[t, n] = node_out[n] / dl
     for k in range(n_res):
