@@ -72,9 +72,10 @@ def _scan_lines(text: str) -> dict[Path_, int]:
     return lines
 
 
-def _bracket_balance(line: str) -> int:
-    """Net count of open brackets outside strings, to follow multi-line values."""
-    balance = 0
+def _bracket_steps(line: str) -> list[int]:
+    """+1 for each opening and -1 for each closing bracket or brace of a line, outside
+    strings and before a comment, in order."""
+    steps: list[int] = []
     in_str: str | None = None
     for ch in line:
         if in_str:
@@ -86,11 +87,16 @@ def _bracket_balance(line: str) -> int:
         elif ch == "#":
             break
         elif ch in "[{":
-            balance += 1
+            steps.append(1)
         elif ch in "]}":
-            balance -= 1
+            steps.append(-1)
+    return steps
+
+
+def _bracket_balance(line: str) -> int:
+    """Net count of open brackets outside strings, to follow multi-line values."""
     # a header line like [[node]] is balanced; key lines open/close arrays
-    return balance
+    return sum(_bracket_steps(line))
 
 
 #: largest TOML file read [bytes]; the largest shipped basin file is 38 kB, so a file of
@@ -144,22 +150,10 @@ def _too_deep(text: str) -> int | None:
     for number, raw in enumerate(text.splitlines(), start=1):
         if "[" not in raw and "{" not in raw and "]" not in raw and "}" not in raw:
             continue
-        in_str: str | None = None
-        for ch in raw:
-            if in_str:
-                if ch == in_str:
-                    in_str = None
-                continue
-            if ch in "\"'":
-                in_str = ch
-            elif ch == "#":
-                break
-            elif ch in "[{":
-                depth += 1
-                if depth > MAX_DEPTH:
-                    return number
-            elif ch in "]}":
-                depth = max(depth - 1, 0)
+        for step in _bracket_steps(raw):
+            depth = max(depth + step, 0)
+            if depth > MAX_DEPTH:
+                return number
         if _HEADER.match(raw) and not _KEY.match(raw):
             depth = 0
     return None
