@@ -314,6 +314,30 @@ def test_report_shows_salinity_at_the_gauge_against_its_limit(tmp_path):
     assert "salinity" not in [img["data-figure"] for img in page.images]
 
 
+def test_russian_salinity_section_holds_the_same_numbers_in_russian(tmp_path):
+    """The salinity part of the Russian page, ledger and run summary: the same gauge row as
+    the English (1 000,0 mg/L held at the limit), Russian headings, notes and clause lines,
+    and none of the English sentences."""
+    from tests.analysis.test_report import _parse
+    from waterdesk.analysis.report import report
+
+    ds = wd.run(_limit_case(tmp_path / "limited", 1000.0))
+    en = _parse(report([ds], tmp_path / "en.html").read_text("utf-8")).table("salinity")
+    html = report([ds], tmp_path / "ru.html", lang="ru").read_text("utf-8")
+    ru = _parse(html).table("salinity")
+    gauge_en = [r for r in en if r and r[0] == "gauge"][0]
+    gauge_ru = [r for r in ru if r and r[0] == "gauge"][0]
+    assert gauge_ru[2] == gauge_ru[5] == "1\xa0000,0" and gauge_en[2] == "1,000.0"
+    assert [c.replace("\xa0", "").replace(",", ".") for c in gauge_ru] == [c.replace(",", "") for c in gauge_en]
+    assert "Минерализация в створах" in html and "соблюдено в 1 из 1" in html
+    for english in ("Salinity at gauges", "windows met", "mean: salt", "Mean: salt"):
+        assert english not in html, english
+    summary = wd.run_summary(ds, "r.nc", 0.0, lang="ru")
+    assert "положение border-salinity (жёсткое, gauge ≤ 1\xa0000 мг/л)" in summary
+    text = wd.to_text([wd.ledger(ds)["salinity"]], lang="ru")
+    assert "бассейновый норматив 1\xa0000 мг/л" in text and "mean: salt" not in text
+
+
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), hard=st.booleans())
 def test_max_salinity_on_random_networks_holds_or_reports_its_excess(tmp_path_factory, seed, hard):

@@ -634,7 +634,7 @@ def _section(tag: str, label: str, ds: "xr.Dataset", r: int, page: Page) -> str:
         parts.append(f"<h3>{_e(cat('h.clauses', unit=page.u))}</h3>" + _note(cat("note.no_clauses")))
     from waterdesk.analysis import salinity   # issue 14: salinity at gauges vs limits ('' without)
 
-    parts.append(salinity.report_section(ds, label, _figure, _png, _img, _e))
+    parts.append(salinity.report_section(ds, label, _figure, _png, _img, _e, cat))
     parts += [f"<h3>{_e(cat('h.ledger', unit=page.u))}</h3>", _ledger_html(ds, page, r),
               _note(tx.entitlement_note(cat)), _note(cat("note.parties"))]
     exchange = _exchange_html(ds, label, page)

@@ -55,7 +55,7 @@ def summary(result: "xr.Dataset", target: Path, seconds: float, lang: str = "en"
     if "salinity" in ds.data_vars:   # issue 14 (in English: its table is not yet in the catalogues)
         from waterdesk.analysis.salinity import run_summary
 
-        lines += ["", run_summary(ds)]
+        lines += ["", run_summary(ds, c)]
     worst = float(np.abs(ds["mass_balance_error"].values).max())
     lines += ["", c("run.mass_balance", error=c.sci(worst))]
     if "salt_balance_error" in ds.data_vars:

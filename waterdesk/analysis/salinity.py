@@ -16,6 +16,8 @@ from waterdesk.analysis.accounts import MCM_PER_M3S_DAY, Column, Table, step_day
 if TYPE_CHECKING:
     import xarray as xr
 
+    from waterdesk.i18n import Catalogue
+
 #: clause kinds whose required / actual / violation are concentrations [mg L-1], not volumes
 SALINITY_KINDS = ("max_salinity",)
 #: a salinity window is violated when its flow-weighted mean exceeds the limit by more [mg L-1]
@@ -110,9 +112,12 @@ def compare_totals(ds: "xr.Dataset") -> dict[tuple[str, int], list[float]]:
             for year, (mean, top, kt, _) in yearly(ds, node).items()}
 
 
-def figure(ds: "xr.Dataset", new_figure: Any) -> Any | None:
+def figure(ds: "xr.Dataset", new_figure: Any, cat: "Catalogue | None" = None) -> Any | None:
     """Salinity at the gauges and limited nodes over time with their limits (dashed), one
-    panel per node; `new_figure(height)` makes the matplotlib Figure. None without salinity."""
+    panel per node; `new_figure(height)` makes the matplotlib Figure; texts from `cat`
+    (default English). None without salinity."""
+    cat = cat or _english()
+    mg = cat.unit("mg/L")
     if not has_salinity(ds):
         return None
     nodes = salinity_nodes(ds)
@@ -123,49 +128,64 @@ def figure(ds: "xr.Dataset", new_figure: Any) -> Any | None:
     axes = fig.subplots(len(nodes), 1, sharex=True, squeeze=False)[:, 0]
     time = ds["time"].values
     for ax, node in zip(axes, nodes):
-        ax.plot(time, ds["salinity"].sel(node=node).values, lw=1.0, color="tab:brown", label="salinity")
+        ax.plot(time, ds["salinity"].sel(node=node).values, lw=1.0, color="tab:brown",
+                label=cat("sal.fig_salinity"))
         limit = limits.get(node)
         if limit is not None:
-            ax.axhline(limit, ls="--", lw=1.0, color="tab:red", label=f"max_salinity {limit:g} mg/L")
+            ax.axhline(limit, ls="--", lw=1.0, color="tab:red",
+                       label=cat("sal.fig_limit", limit=cat.num(limit, 0), unit=mg))
         else:
-            ax.axhline(1000.0, ls=":", lw=0.8, color="0.4", label="1,000 mg/L standard")
-        ax.set_ylabel("mg/L")
+            ax.axhline(1000.0, ls=":", lw=0.8, color="0.4",
+                       label=cat("sal.fig_standard", limit=cat.num(1000.0, 0), unit=mg))
+        ax.set_ylabel(mg)
         ax.set_title(node, fontsize=9, loc="left")
         ax.legend(loc="upper right", fontsize=7)
     return fig
 
 
-def report_section(ds: "xr.Dataset", label: str, new_figure: Any, png: Any, img: Any, escape: Any) -> str:
-    """The report's salinity part: the ledger table and the figure (HTML), or '' without salinity."""
+def report_section(ds: "xr.Dataset", label: str, new_figure: Any, png: Any, img: Any, escape: Any,
+                   cat: "Catalogue | None" = None) -> str:
+    """The report's salinity part: the ledger table and the figure (HTML) in the language
+    of `cat` (default English), or '' without salinity."""
+    from waterdesk.analysis import tables as tx
+
     if not has_salinity(ds):
         return ""
-    fig = figure(ds, new_figure)
+    cat = cat or _english()
+    mg = cat.unit("mg/L")
+    fig = figure(ds, new_figure, cat)
     table = salinity_table(ds)
-    head = "".join(f"<th>{escape(c.header)}</th>" for c in table.columns)
+    head = "".join(f"<th>{escape(cat('col.' + c.name) + (' (' + cat.unit(c.unit) + ')' if c.unit else ''))}</th>"
+                   for c in table.columns)
     rows = "".join("<tr>" + "".join(
-        f"<td>{escape(_fmt(v))}</td>" for v in row) + "</tr>" for row in table.rows)
-    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in table.notes)
-    out = ("<h3>Salinity at gauges (mg/L)</h3>"
-           + (img(png(fig), f"{label}: salinity at gauges (mg/L)",
-                  "Salinity of the water leaving each gauge and limited node (mg/L) with its max_salinity "
-                  "limit (mg/L, dashed) or the 1,000 mg/L basin standard (dotted).", "salinity")
+        f"<td>{escape(tx.cell(v, col, cat))}</td>" for v, col in zip(row, table.columns)) + "</tr>"
+        for row in table.rows)
+    notes = "".join(f'<p class="note">{escape(n)}</p>' for n in tx.notes(table, cat))
+    out = (f"<h3>{escape(cat('sal.heading', unit=mg))}</h3>"
+           + (img(png(fig), cat("sal.alt", result=label, unit=mg), cat("sal.caption", unit=mg), "salinity")
               if fig is not None else "")
            + f'<table class="salinity"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>' + notes)
     return out
 
 
-def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return "-" if math.isnan(v) else f"{v:,.1f}"
-    return "-" if v is None else str(v)
+def _english() -> "Catalogue":
+    from waterdesk.i18n import catalogue
+
+    return catalogue("en")
 
 
-def run_summary(ds: "xr.Dataset") -> str:
+def run_summary(ds: "xr.Dataset", cat: "Catalogue | None" = None) -> str:
     """Lines for `waterdesk run`'s summary: each max_salinity clause and the largest
-    salinity at each gauge; '' without salinity."""
+    salinity at each gauge, in the language of `cat` (default English); '' without salinity."""
+    from waterdesk.analysis import tables as tx
+
     if not has_salinity(ds):
         return ""
-    lines = [f"{'salinity':<24}{'mean mg/L':>11}{'max mg/L':>10}{'limit mg/L':>12}{'steps above':>13}"]
+    cat = cat or _english()
+    mg, n = cat.unit("mg/L"), cat.num
+    lines = [f"{cat('sal.summary_node'):<24}{cat('sal.summary_mean', unit=mg):>18}"
+             f"{cat('sal.summary_max', unit=mg):>18}{cat('sal.summary_limit', unit=mg):>18}"
+             f"{cat('col.steps_above_limit'):>20}"]
     limits = clause_limits(ds)
     for node in salinity_nodes(ds):
         c = np.asarray(ds["salinity"].sel(node=node).values, dtype=float)
@@ -174,10 +194,11 @@ def run_summary(ds: "xr.Dataset") -> str:
         wet = np.isfinite(c) & (flow > 0)
         mean = float(load[wet].sum() / flow[wet].sum()) if wet.any() else math.nan
         limit = limits.get(node, 1000.0)
-        lines.append(f"{node:<24}{mean:>11,.0f}{np.nanmax(c) if np.isfinite(c).any() else math.nan:>10,.0f}"
-                     f"{limit:>12,.0f}{int((c > limit + TOL_MG_L).sum()):>13}")
+        top = float(np.nanmax(c)) if np.isfinite(c).any() else math.nan
+        lines.append(f"{node:<24}{n(mean, 0):>18}{n(top, 0):>18}{n(limit, 0):>18}"
+                     f"{int((c > limit + TOL_MG_L).sum()):>20}")
     table = salinity_table(ds)
-    lines += [n for n in table.notes if n.startswith("clause ")]
+    lines += [text for note, text in zip(table.notes, tx.notes(table, cat)) if note.startswith("clause ")]
     return "\n".join(lines)
 
 

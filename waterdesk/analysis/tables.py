@@ -160,10 +160,35 @@ def year_notes(table: Table, cat: Catalogue) -> list[str]:
     return out
 
 
+#: the notes of waterdesk.analysis.salinity.salinity_table, read back to be translated
+_SALT_CLAUSE = re.compile(r"^clause (.+) \((hard|soft p(\d+)), (.+) <= (\S+) mg/L\): (\d+)/(\d+) windows met, "
+                          r"worst excess (\S+) mg/L$")
+_SALT_NOTE = re.compile(r"^mean: salt / water passing over the water year; limit: .*; above: by more than (\S+) mg/L$")
+
+
+def _salinity_note(note: str, cat: Catalogue) -> str:
+    """One note of the salinity table in the catalogue's language."""
+    mg = cat.unit("mg/L")
+    m = _SALT_CLAUSE.match(note)
+    if m:
+        typ = cat("word.hard") if m.group(2) == "hard" else cat("word.soft_p", p=m.group(3))
+        return cat("sal.clause_note", clause=m.group(1), type=typ, node=m.group(4),
+                   limit=cat.num(float(m.group(5)), 0), met=m.group(6), windows=m.group(7),
+                   worst=cat.num(float(m.group(8)), 3), unit=mg)
+    m = _SALT_NOTE.match(note)
+    if m:
+        return cat("sal.table_note", tol=cat.num(float(m.group(1)), 3), standard=cat.num(1000.0, 0), unit=mg)
+    if note == "this result has no salinity":
+        return cat("sal.none")
+    return note
+
+
 def notes(table: Table, cat: Catalogue) -> list[str]:
     """The table's notes in the catalogue's language (self-contained sentences), with its
     accounting-year note."""
     key = f"note.{table.name}"
+    if table.name == "salinity":
+        return [_salinity_note(n, cat) for n in table.notes if not _YEARS.match(n)] + year_notes(table, cat)
     if table.name == "parties":
         return [entitlement_note(cat), cat("note.parties")] + year_notes(table, cat)
     if cat.has(key):
