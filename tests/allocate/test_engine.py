@@ -21,12 +21,10 @@ from scipy.optimize import linprog
 
 import waterdesk as wd
 from waterdesk.allocate import engine as engine_mod
-from waterdesk.kernels import routing
 from waterdesk.kernels import simplex as sx
-from waterdesk.model.network import compile_network
 from waterdesk.model.scenario import InflowData
 from waterdesk.simulate import simulate, simulate_members
-from waterdesk.testing import write_case
+from waterdesk.testing import well_conditioned, write_case
 
 from ..test_mass_balance import random_basin
 from .test_clauses import clause
@@ -125,22 +123,6 @@ def _clauses(seed: int, basin: str) -> str:
     return text
 
 
-def _well_conditioned(sc: "wd.Scenario") -> bool:  # type: ignore[name-defined]
-    """False where a routed reach passes on a small share of this step's entry: there two
-    correct solves part ways by tolerance noise that grows each step (docs/DESIGN.md,
-    "members"), so no two solvers can be held to 1e-6 there."""
-    net = compile_network(sc.basin)
-    a, b = np.zeros(net.n_reach), np.zeros(net.n_reach)
-    cum, q0, mi, mo = routing.new_state(3, net.n_reach)
-    edges = np.concatenate([[0.0], np.cumsum(sc.steps.days[:2])])
-    routing.reach_advance(0, np.ones(net.n_reach), net.reach_routing, net.reach_k_days, net.reach_x,
-                          edges, cum, q0, mi, mo)
-    routing.reach_coefficients(1, net.reach_routing, net.reach_k_days, net.reach_x, net.reach_loss,
-                               edges, cum, q0, mi, mo, a, b)
-    share = a / (1.0 - net.reach_loss)
-    return not np.any((share > 1e-12) & (share < 0.5))
-
-
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), timestep=st.sampled_from(["day", "dekad", "month"]),
        with_clauses=st.booleans())
@@ -153,7 +135,7 @@ def test_engine_equals_highs_on_random_networks(tmp_path_factory: pytest.TempPat
     path = write_case(tmp_path_factory.mktemp("engine"), basin, inflows, timestep=timestep,
                       scenario_extra=extra)
     sc = wd.load_scenario(path)
-    assume(_well_conditioned(sc))
+    assume(well_conditioned(sc))
     reference = simulate(sc, engine="highs")
     compiled = simulate(sc, engine="compiled")
     assert compiled.engine == "compiled" and reference.engine == "highs"
