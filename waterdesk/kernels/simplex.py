@@ -220,6 +220,25 @@ def _price(start, index, value, n, nt, cost, lo, hi, status, x, y, phase1, bland
 
 
 @njit(cache=True)
+def _blocking(lo, hi, j, v, g, tol):
+    """The bound basic variable j (value v) runs into when it moves by t * g, and which
+    (AT_LO or AT_HI); 0 as the third value when it blocks nothing: moving further out of
+    bounds from an infeasible side (a phase-1 cost, not a block) or toward an infinite
+    bound. A variable infeasible on the side it moves away from becomes feasible there."""
+    if g < 0.0:
+        if v > hi[j] + tol:
+            return hi[j], AT_HI, 1
+        if v < lo[j] - tol:
+            return 0.0, AT_LO, 0
+        return lo[j], AT_LO, 0 if lo[j] == -np.inf else 1
+    if v < lo[j] - tol:
+        return lo[j], AT_LO, 1
+    if v > hi[j] + tol:
+        return 0.0, AT_HI, 0
+    return hi[j], AT_HI, 0 if hi[j] == np.inf else 1
+
+
+@njit(cache=True)
 def _ratio_bound(lo, hi, head, x, alpha, direction):
     """Harris's first pass: the largest step with every basic variable inside its bounds
     widened by the primal tolerance (basic p moves by t * g[p])."""
@@ -232,26 +251,10 @@ def _ratio_bound(lo, hi, head, x, alpha, direction):
         j = head[p]
         v = x[j]
         tol = PRIMAL_TOL * (1.0 + abs(v))
-        if g < 0.0:
-            if v > hi[j] + tol:
-                bound = hi[j]          # infeasible above: becomes feasible at hi
-            elif v < lo[j] - tol:
-                continue               # infeasible below, moving further: phase-1 cost
-            else:
-                bound = lo[j]
-            if bound == -np.inf:
-                continue
-            r = (v - bound + tol) / -g
-        else:
-            if v < lo[j] - tol:
-                bound = lo[j]
-            elif v > hi[j] + tol:
-                continue
-            else:
-                bound = hi[j]
-            if bound == np.inf:
-                continue
-            r = (bound - v + tol) / g
+        bound, to, blocks = _blocking(lo, hi, j, v, g, tol)
+        if not blocks:
+            continue
+        r = (v - bound + tol) / -g if g < 0.0 else (bound - v + tol) / g
         if r < theta_max:
             theta_max = r
     return theta_max
@@ -273,30 +276,10 @@ def _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland):
         j = head[p]
         v = x[j]
         tol = PRIMAL_TOL * (1.0 + abs(v))
-        if g < 0.0:
-            if v > hi[j] + tol:
-                bound = hi[j]
-                to = AT_HI
-            elif v < lo[j] - tol:
-                continue
-            else:
-                bound = lo[j]
-                to = AT_LO
-            if bound == -np.inf:
-                continue
-            r = (v - bound) / -g
-        else:
-            if v < lo[j] - tol:
-                bound = lo[j]
-                to = AT_LO
-            elif v > hi[j] + tol:
-                continue
-            else:
-                bound = hi[j]
-                to = AT_HI
-            if bound == np.inf:
-                continue
-            r = (bound - v) / g
+        bound, to, blocks = _blocking(lo, hi, j, v, g, tol)
+        if not blocks:
+            continue
+        r = (v - bound) / -g if g < 0.0 else (bound - v) / g
         if r <= theta_max and (abs(g) > big if not bland else leave < 0 or j < head[leave]):
             big = abs(g)
             leave = p
