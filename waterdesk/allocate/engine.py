@@ -82,7 +82,7 @@ class MemberState(NamedTuple):
     guess: NDArray[np.int64]        # (M,)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _run(E, key, value, lo, hi, head, status, x, bt, y, work, count):
     code, iters = sx.solve(E.start, E.index, value, E.n, E.costs[key], lo, hi, head, status, x, bt,
                            y, work, E.max_iter)
@@ -91,13 +91,13 @@ def _run(E, key, value, lo, hi, head, status, x, bt, y, work, count):
     return code == sx.OK
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _shortage(E, x, request, c):
     got = x[E.claim_col[c]]
     return got if E.claim_slack[c] else request[c] - got
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _first_short(E, x, request, stage):
     """The highest-priority level >= stage with a claim short by more than TOL (-1: none)."""
     best = -1
@@ -108,7 +108,7 @@ def _first_short(E, x, request, stage):
     return best
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _freeze(E, c, x, lo, hi):
     """Claim c keeps what it gets: a delivery may not fall (less FIX_SLACK, relative), a
     soft clause's shortfall may not grow; its equal-fraction row no longer binds M."""
@@ -123,14 +123,14 @@ def _freeze(E, c, x, lo, hi):
     hi[row] = np.inf
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _fix_levels(E, first, last, x, lo, hi):
     for k in range(first, last):
         for i in range(E.level_start[k], E.level_start[k + 1]):
             _freeze(E, E.level_claims[i], x, lo, hi)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _water_fill(E, level, request, value, lo, hi, head, status, x, bt, y, work, count):
     """Max-min fairness within `level` (as `StepSolver._water_fill` with no round limit)."""
     first, last = E.level_start[level], E.level_start[level + 1]
@@ -208,7 +208,7 @@ def _water_fill(E, level, request, value, lo, hi, head, status, x, bt, y, work, 
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def lexicographic(E, request, value, lo, hi, head, status, x, bt, y, work, guess, count):
     """One member's step (as `StepSolver._solve_step`): lo and hi hold the step's column
     then row bounds and are changed in place as levels are decided. True when every
@@ -258,10 +258,12 @@ def lexicographic(E, request, value, lo, hi, head, status, x, bt, y, work, guess
             return False
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def solve_member(E, S, mm, coef_index, coef_values, col_lo, col_hi, row_lo, row_hi, request,
                  x_out, ok, count):
-    """Member mm's step (see `solve_members`)."""
+    """Member mm's step: the changed matrix entries coef_values (M, n_coef) at CSC positions
+    coef_index, bounds (M, n) and (M, m), requests (M, n_claim); writes x_out[mm] and ok[mm];
+    count[mm] accumulates solves and pivots."""
     n, m = E.n, E.m
     value = S.value[mm]
     head, status, bt, work = S.head[mm], S.status[mm], S.bt[mm], S.work[mm]
@@ -292,26 +294,17 @@ def solve_member(E, S, mm, coef_index, coef_values, col_lo, col_hi, row_lo, row_
         work[0] = 0
     lo = np.empty(n + m)
     hi = np.empty(n + m)
-    lo[:n] = col_lo[mm]
-    hi[:n] = col_hi[mm]
-    lo[n:] = row_lo[mm]
-    hi[n:] = row_hi[mm]
+    for j in range(n):          # loops, not slice copies: cheaper to compile
+        lo[j] = col_lo[mm, j]
+        hi[j] = col_hi[mm, j]
+    for i in range(m):
+        lo[n + i] = row_lo[mm, i]
+        hi[n + i] = row_hi[mm, i]
     x = S.x[mm]
     ok[mm] = lexicographic(E, request[mm], value, lo, hi, head, status, x, bt, S.y[mm], work,
                            S.guess[mm:mm + 1], count[mm])
-    x_out[mm] = x[:n]
-
-
-@njit(cache=True, parallel=True)
-def solve_members(E, S, coef_index, coef_values, col_lo, col_hi, row_lo, row_hi, request,
-                  x_out, ok, count):
-    """Every member's step, in parallel over members. coef_values (M, n_coef) are the
-    changing matrix entries at CSC positions coef_index; bounds (M, n) and (M, m);
-    request (M, n_claim). Writes x_out (M, n) and ok (M,); count (M, 2) accumulates
-    solves and pivots."""
-    for mm in prange(col_lo.shape[0]):
-        solve_member(E, S, mm, coef_index, coef_values, col_lo, col_hi, row_lo, row_hi, request,
-                     x_out, ok, count)
+    for j in range(n):
+        x_out[mm, j] = x[j]
 
 
 class RunData(NamedTuple):
@@ -353,7 +346,7 @@ class RunState(NamedTuple):
     claim_request: NDArray[np.float64]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _energy_per_mcm(storage, k, net):
     """GWh per mcm through reservoir k's turbines at the head of `storage` (as
     simulate.energy_per_mcm)."""
@@ -382,7 +375,8 @@ def member_steps(E, S, mm, t0, t1, coef_index, D, R, net, cols, bounds, out, x_o
         assemble(D.delta[t], D.local[mm, t], D.requests[t], R.storage[mm], D.evap_mm[:, t], R.a[mm],
                  R.b[mm], net, cols, D.lagged_demand, inf, one, R.evap[mm], R.b_mcm[mm])
         request = R.claim_request[mm]
-        request[:n_d] = D.requests[t]
+        for i in range(n_d):
+            request[i] = D.requests[t, i]
         for i in range(n_e):
             target = D.energy_target[t, i]
             request[n_d + D.n_soft + i] = target
@@ -414,13 +408,6 @@ def run_members(E, S, pos, t1, coef_index, D, R, net, cols, bounds, out, x_out, 
         if pos[mm] < t1:
             pos[mm] = member_steps(E, S, mm, pos[mm], t1, coef_index, D, R, net, cols, bounds, out,
                                    x_out, ok, count)
-
-
-@njit(cache=True)
-def run_member(E, S, pos, t1, coef_index, D, R, net, cols, bounds, out, x_out, ok, count):
-    """`run_members` for one member, without the thread pool."""
-    pos[0] = member_steps(E, S, 0, pos[0], t1, coef_index, D, R, net, cols, bounds, out, x_out, ok,
-                          count)
 
 
 class Engine:
@@ -472,19 +459,6 @@ class Engine:
         self.ok = np.zeros(members, np.bool_)
         self.fallbacks = 0          # member-steps handed to HiGHS
 
-    def solve(self, coef_values: NDArray[np.float64], col_lo: NDArray[np.float64],
-              col_hi: NDArray[np.float64], row_lo: NDArray[np.float64], row_hi: NDArray[np.float64],
-              request: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-        """Every member's step: (x (M, n), ok (M,)); where ok is False the caller solves
-        that member's step on the HiGHS path."""
-        args = (self.coef_index, coef_values, col_lo, col_hi, row_lo, row_hi, request, self.x,
-                self.ok, self.count)
-        if self.members == 1:      # no thread pool for one member
-            solve_member(self.lp_data, self.state, 0, *args)
-        else:
-            solve_members(self.lp_data, self.state, *args)
-        return self.x, self.ok
-
     def run(self, pos: NDArray[np.int64], t1: int, data: RunData, state: RunState,
             net: "object", cols: "object", bounds: StepBounds, out: StepOut) -> None:
         """Every member from step pos[m] up to t1 in compiled code (`member_steps`); where
@@ -492,8 +466,8 @@ class Engine:
         waits for the HiGHS path."""
         args = (pos, t1, self.coef_index, data, state, net, cols, bounds, out, self.x, self.ok,
                 self.count)
-        if self.members == 1:
-            run_member(self.lp_data, self.state, *args)
+        if self.members == 1:      # no thread pool for one member
+            pos[0] = member_steps(self.lp_data, self.state, 0, pos[0], t1, *args[2:])
         else:
             run_members(self.lp_data, self.state, *args)
 

@@ -38,7 +38,7 @@ def evaporation(storage_mcm: NDArray[np.float64], evap_mm: NDArray[np.float64],
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def hydropower(turbine_m3s: NDArray[np.float64], storage0: NDArray[np.float64],
                storage1: NDArray[np.float64], hydro: NDArray[np.bool_],
                head_s: NDArray[np.float64], head_h: NDArray[np.float64], head_n: NDArray[np.int64],
@@ -56,7 +56,7 @@ def hydropower(turbine_m3s: NDArray[np.float64], storage0: NDArray[np.float64],
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def mass_balance(local_mcm: NDArray[np.float64], reach_from: NDArray[np.int64],
                  reach_to: NDArray[np.int64], entry_mcm: NDArray[np.float64],
                  exit_mcm: NDArray[np.float64], dem_node: NDArray[np.int64],

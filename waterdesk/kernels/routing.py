@@ -101,7 +101,7 @@ def muskingum_series(inflow_m3s: NDArray[np.float64], dt_days: float, k_days: fl
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _integral(edges: NDArray[np.float64], cum: NDArray[np.float64], q0: float,
               lo: float, hi: float, t: int) -> float:
     """Integral of piecewise-constant inflow over [lo, hi] with lo <= hi <= edges[t].
@@ -118,7 +118,7 @@ def _integral(edges: NDArray[np.float64], cum: NDArray[np.float64], q0: float,
     return total + _cum_at(edges, cum, hi, t) - _cum_at(edges, cum, lo, t)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _cum_at(edges: NDArray[np.float64], cum: NDArray[np.float64], s: float, t: int) -> float:
     # j: the last edge <= s among edges[0..t] (a bisection written out: numba's generic
     # np.searchsorted costs a second of compilation on a first run)
@@ -138,7 +138,7 @@ def _cum_at(edges: NDArray[np.float64], cum: NDArray[np.float64], s: float, t: i
     return cum[j] + rate * (s - edges[j])
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def lag_step(t: int, edges: NDArray[np.float64], cum: NDArray[np.float64], q0: float,
              k_days: float) -> tuple[float, float]:
     """(a, b) of step t for a lag of k days; cum holds the reach's inflow integral."""

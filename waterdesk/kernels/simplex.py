@@ -34,7 +34,7 @@ REFACTOR = 2000        # pivots between rebuilds of the inverse (each solve is c
 DEGENERATE_SWITCH = 30  # consecutive zero-length steps before Bland's rule
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def invert(start, index, value, head, n, bt):
     """bt = (B^-1)^T for the basic columns `head` (structural j < n from the CSC arrays,
     logical n + i = -e_i); Gauss-Jordan with partial pivoting. False if singular."""
@@ -78,10 +78,11 @@ def invert(start, index, value, head, n, bt):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _column(start, index, value, n, bt, j, out):
     """out = B^-1 a_j."""
-    out[:] = 0.0
+    for p in range(out.shape[0]):
+        out[p] = 0.0
     if j < n:
         for k in range(start[j], start[j + 1]):
             v = value[k]
@@ -94,7 +95,7 @@ def _column(start, index, value, n, bt, j, out):
             out[p] = -row[p]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _pivot_update(bt, alpha, p):
     """B^-1 after basis position p takes the column whose B^-1 a is alpha."""
     m = alpha.shape[0]
@@ -108,7 +109,7 @@ def _pivot_update(bt, alpha, p):
         bt[k, p] = piv
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def basic_solution(start, index, value, n, head, status, x, lo, hi, bt):
     """Put nonbasic variables at their bounds (or keep their value where they have
     none) and solve for the basic ones."""
@@ -149,7 +150,7 @@ def basic_solution(start, index, value, n, head, status, x, lo, hi, bt):
                 x[head[p]] += r * row[p]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _duals(bt, cb, y):
     m = cb.shape[0]
     for i in range(m):
@@ -160,7 +161,7 @@ def _duals(bt, cb, y):
         y[i] = s
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _reduced(start, index, value, n, cost, y, j, phase1):
     if j < n:
         d = 0.0 if phase1 else cost[j]
@@ -170,7 +171,7 @@ def _reduced(start, index, value, n, cost, y, j, phase1):
     return y[j - n]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb):
     """Basic costs cb: phase 1 (+-1 on basic variables out of bounds) while any is, else
     the objective's. Returns whether this is phase 1."""
@@ -194,7 +195,7 @@ def _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb):
     return phase1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _price(start, index, value, n, nt, cost, lo, hi, status, x, y, phase1, bland):
     """Pricing: Dantzig (largest reduced cost), or Bland's rule (first eligible) when
     stalling, over the nt = n + m structural and row variables. Returns (entering variable
@@ -219,7 +220,7 @@ def _price(start, index, value, n, nt, cost, lo, hi, status, x, y, phase1, bland
     return enter, direction
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _blocking(lo, hi, j, v, g, tol):
     """The bound basic variable j (value v) runs into when it moves by t * g, and which
     (AT_LO or AT_HI); 0 as the third value when it blocks nothing: moving further out of
@@ -238,7 +239,7 @@ def _blocking(lo, hi, j, v, g, tol):
     return hi[j], AT_HI, 0 if hi[j] == np.inf else 1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _ratio_bound(lo, hi, head, x, alpha, direction):
     """Harris's first pass: the largest step with every basic variable inside its bounds
     widened by the primal tolerance (basic p moves by t * g[p])."""
@@ -260,7 +261,7 @@ def _ratio_bound(lo, hi, head, x, alpha, direction):
     return theta_max
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland):
     """Harris's second pass: among the rows blocking within theta_max, the largest pivot
     (Bland: the lowest variable index). Returns (row or -1, the bound it leaves at, step)."""
@@ -288,7 +289,7 @@ def _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland):
     return leave, leave_to, theta
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, max_iter):
     """Minimise cost·x from the current basis. Returns (status, pivots).
 
@@ -364,19 +365,31 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
             basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
 
 
-@njit(cache=True)
-def certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, fresh):
-    """Recompute the basic solution and the duals (from a rebuilt inverse if `fresh`) and
-    check them independently of the inverse's accuracy: every row's residual, every
-    bound (primal feasibility), the basic columns' reduced costs (zero: y solves
-    B^T y = c_B) and the nonbasic ones' signs (dual feasibility, i.e. optimality).
-    True when the basis is certified optimal."""
+@njit(cache=True, no_cpython_wrapper=True)
+def refresh(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work):
+    """The basic solution and the duals recomputed from a rebuilt inverse (before a
+    `certify` that must not trust the updated one). False if the basis is singular."""
     m = head.shape[0]
-    if fresh:
-        if not invert(start, index, value, head, n, bt):
-            return False
-        work[0] = 0
-        basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+    if not invert(start, index, value, head, n, bt):
+        return False
+    work[0] = 0
+    basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+    cb = np.empty(m)
+    for p in range(m):
+        j = head[p]
+        cb[p] = cost[j] if j < n else 0.0
+    _duals(bt, cb, y)
+    return True
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work):
+    """Check the basic solution x and the duals y independently of the inverse's
+    accuracy: every row's residual, every bound (primal feasibility), the basic columns'
+    reduced costs (zero: y solves B^T y = c_B) and the nonbasic ones' signs (dual
+    feasibility, i.e. optimality). True when the basis is certified optimal (`refresh`
+    first to check against a rebuilt inverse)."""
+    m = head.shape[0]
     for j in range(n + m):
         tol = CERT_PRIMAL * (1.0 + abs(x[j]))
         if x[j] < lo[j] - tol or x[j] > hi[j] + tol:
@@ -394,8 +407,6 @@ def certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
     for p in range(m):
         j = head[p]
         cb[p] = cost[j] if j < n else 0.0
-    if fresh:
-        _duals(bt, cb, y)
     for p in range(m):
         j = head[p]
         d = _reduced(start, index, value, n, cost, y, j, False)
@@ -424,7 +435,7 @@ def solve(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, ma
                               max_iter)
         total += iters
         if code == OK:
-            if certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, False):
+            if certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work):
                 return OK, total
             # an inverse worn by updates may be all that is wrong: rebuild it, go on from
             # there and look again
@@ -433,8 +444,9 @@ def solve(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, ma
                 code, iters = simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y,
                                       work, max_iter)
                 total += iters
-                if code == OK and certify(start, index, value, n, cost, lo, hi, head, status, x, bt,
-                                          y, work, True):
+                if (code == OK and refresh(start, index, value, n, cost, lo, hi, head, status, x, bt,
+                                           y, work)
+                        and certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work)):
                     return OK, total
             code = UNCERTIFIED
         if code != SINGULAR and code != UNCERTIFIED and code != ITERATIONS:
@@ -452,7 +464,8 @@ def reset_basis(n, m, head, status, bt, work):
     for i in range(m):
         head[i] = n + i
         status[n + i] = BASIC
-    bt[:, :] = 0.0
     for i in range(m):
+        for p in range(m):
+            bt[i, p] = 0.0
         bt[i, i] = -1.0
     work[0] = 0

@@ -84,7 +84,7 @@ class StepOut(NamedTuple):
     mass_balance_error: F64
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def assemble(dl: float, local_m3s: F64, request_mcm: F64, storage_mcm: F64, evap_mm: F64,
              a: F64, b_m3s: F64, net: StepNet, cols: StepCols, lagged_demand: bool, inf: float,
              bounds: StepBounds, evap_mcm: F64, b_mcm: F64) -> None:
@@ -124,7 +124,7 @@ def assemble(dl: float, local_m3s: F64, request_mcm: F64, storage_mcm: F64, evap
             col_hi[cols.col_surplus[d]] = forced[dem_node[d]]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def record(t: int, x: F64, dl: float, hours: float, local_m3s: F64, a: F64, b_mcm: F64,
            net: StepNet, cols: StepCols, storage_mcm: F64, evap_mcm: F64, out: StepOut,
            q_m3s: F64) -> None:
