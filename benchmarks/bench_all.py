@@ -17,9 +17,11 @@ environment with ``--system-site-packages`` keeps the main one intact). Rows:
 2. per step at 10 / 50 / 200 nodes: `bench_allocation.bench_network` (the allocation loop
    against Pywr ``model.run()`` and against Pywr's core with prebuilt timesteps, with the
    agreement check of that script).
-3. ensembles of 32 and 128 members at 10 and 50 nodes: `bench_ensemble.run_wd_stacked`
-   (load + run, and the allocation loop) against Pywr with a ``Scenario`` of that size
-   (`bench_ensemble.run_pywr_ensemble`), every member checked with `bench_allocation.compare`.
+3. ensembles of 32 and 128 members at 10 and 50 nodes: `bench_ensemble.run_wd_ensemble`, the
+   product's ensemble path (a scenario with ``inflows.members = M`` on one NetCDF file,
+   ``wd.run``: load + run + result Dataset, and its allocation loop) against Pywr with a
+   ``Scenario`` of that size (`bench_ensemble.run_pywr_ensemble`), every member checked with
+   `bench_allocation.compare`.
 4. the Syr Darya baseline daily over 30 water years (10,958 steps), in process after a
    warm-up; compared with the issue's 29.5 s.
 5. first run after install: the Chu-Talas baseline by the command line with empty numba
@@ -114,10 +116,10 @@ sys.path.insert(0, {here!r})
 t0 = time.perf_counter()
 import waterdesk as wd
 t1 = time.perf_counter()
-files = {files!r}
-if files:
+members_nc, members = {members_nc!r}, {members!r}
+if members_nc:
     import bench_ensemble as be
-    r = be.run_wd_stacked({scen!r}, files)
+    r = be.run_wd_ensemble({scen!r}, members_nc, members)
     load_run, alloc = r["wall_s"], r["allocation_s"]
 else:
     sc = wd.load_scenario({scen!r})
@@ -230,8 +232,9 @@ def per_step(nodes_list: list[int], repeat: int, say: Out) -> list[dict[str, Any
 
 
 def ensembles(nodes_list: list[int], members_list: list[int], repeat: int, tmp: Path, say: Out) -> list[dict[str, Any]]:
-    say("\n## 3. Ensembles, member-steps/s (365 days): waterdesk stacked (load + run; allocation loop) vs "
-        "Pywr Scenario(M) model.run()")
+    say("\n## 3. Ensembles, member-steps/s (365 days): waterdesk ensemble scenario (inflows.members = M on "
+        "one NetCDF file; wd.run = load + run + result Dataset; and its allocation loop) vs Pywr Scenario(M) "
+        "model.run()")
     say(f"{'nodes':>5} | {'M':>4} | {'wd load+run':>11} | {'wd alloc loop':>13} | {'Pywr':>8} | "
         f"{'ratio (2x)':>10} | {'alloc ratio':>11} | agreement")
     rows = []
@@ -241,12 +244,12 @@ def ensembles(nodes_list: list[int], members_list: list[int], repeat: int, tmp: 
             flows = be.member_inflows(net, M, SEED, 0.3)
             d = tmp / f"ens-{nodes}-{M}"
             scen = netgen.write_waterdesk(net, d)
-            files = be.write_member_csvs(net, flows, d)
-            be.run_wd_stacked(scen, files[:2])                         # warm-up
+            members_nc = be.write_member_netcdf(net, flows, d)
+            be.run_wd_ensemble(scen, members_nc, 2)                     # warm-up
             s: dict[str, list[float]] = {"pywr": [], "wd": [], "wd_alloc": []}
             for _ in range(repeat):
                 p = be.run_pywr_ensemble(net, flows, "glpk-edge")
-                k = be.run_wd_stacked(scen, files)
+                k = be.run_wd_ensemble(scen, members_nc, M)
                 s["pywr"].append(p["run_s"])
                 s["wd"].append(k["wall_s"])
                 s["wd_alloc"].append(k["allocation_s"])
@@ -255,7 +258,7 @@ def ensembles(nodes_list: list[int], members_list: list[int], repeat: int, tmp: 
             ms = M * DAYS
             row = {"nodes": net.n_nodes, "members": M, "wd": ms / med(s["wd"]), "wd_alloc": ms / med(s["wd_alloc"]),
                    "pywr": ms / med(s["pywr"]), "samples": s, "bad_members": bad,
-                   "solves_per_step": k["solves_per_step"], "worst_level_total_abs": worst}
+                   "worst_level_total_abs": worst}
             row["ratio"] = row["wd"] / row["pywr"]
             row["ratio_alloc"] = row["wd_alloc"] / row["pywr"]
             rows.append(row)
@@ -354,8 +357,8 @@ def growth(sizes: list[int], members: list[int], member_nodes: int, tmp: Path, s
         net = netgen.generate_for_nodes(nodes, days=DAYS, seed=SEED)
         d = tmp / f"growth-{nodes}-{M}"
         scen = netgen.write_waterdesk(net, d)
-        files = [str(f) for f in be.write_member_csvs(net, be.member_inflows(net, M, SEED, 0.3), d)] if M > 1 else []
-        code = WD_CHILD.format(here=str(HERE), scen=str(scen), files=files, hwm=HWM)
+        members_nc = str(be.write_member_netcdf(net, be.member_inflows(net, M, SEED, 0.3), d)) if M > 1 else ""
+        code = WD_CHILD.format(here=str(HERE), scen=str(scen), members_nc=members_nc, members=M, hwm=HWM)
         child([sys.executable, "-c", code], cache)                       # fill the LP cache
         w = json.loads(child([sys.executable, "-c", code], cache)[2].strip().splitlines()[-1])
         _, _, p = pywr_child(nodes, M if M > 1 else 0)

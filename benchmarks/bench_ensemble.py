@@ -91,6 +91,21 @@ def write_member_csvs(net: netgen.Network, flows: np.ndarray, directory: Path) -
     return paths
 
 
+def write_member_netcdf(net: netgen.Network, flows: np.ndarray, directory: Path) -> Path:
+    """All members in one CF NetCDF file, ``inflow(member, time, node)`` [m3 s-1]: what an
+    ensemble scenario (``inflows.members = M``) reads."""
+    import xarray as xr
+
+    from waterdesk.io.inflows import write_inflows
+
+    ds = xr.Dataset({"inflow": (("member", "time", "node"), flows, {"units": "m3 s-1"})},
+                    coords={"member": np.arange(flows.shape[0], dtype=np.int32),
+                            "time": np.array([np.datetime64(d.isoformat()) for d in net.dates()],
+                                             dtype="datetime64[ns]"),
+                            "node": np.array(net.inflow_ids, dtype=object)})
+    return write_inflows(ds, directory / "inflows-members.nc").resolve()
+
+
 # ----------------------------------------------------------------------------- Pywr
 
 
@@ -186,6 +201,29 @@ def run_wd_stacked(scen: Path, files: list[Path], engine: str = "compiled") -> d
             "fallbacks": sum(sim.engine_fallbacks for sim in sims[::32])}
 
 
+def run_wd_ensemble(scen: Path, members_nc: Path, members: int) -> dict[str, Any]:
+    """The product's ensemble path: one scenario with ``inflows.members = M`` on one NetCDF
+    file, ``wd.run`` (load, every member on the compiled engine, the result Dataset with a
+    member dimension)."""
+    import waterdesk as wd
+
+    gc.collect()
+    t0 = time.perf_counter()
+    res = wd.run(wd.load_scenario(str(scen), {"inflows.file": str(members_nc), "inflows.members": members}))
+    t1 = time.perf_counter()
+    dem = [str(d) for d in res["supplied"]["demand"].values]
+    sup = np.asarray(res["supplied"].transpose("member", "time", "demand").values, dtype=float)
+    runs = []
+    for m in range(members):
+        one: dict[str, Any] = {"supplied": {d: sup[m, :, k].copy() for k, d in enumerate(dem)}, "storage": {}}
+        if "storage" in res:
+            rs = [str(r) for r in res["storage"]["reservoir"].values]
+            sto = np.asarray(res["storage"].transpose("member", "time", "reservoir").values, dtype=float)
+            one["storage"] = {r: sto[m, :, k].copy() for k, r in enumerate(rs)}
+        runs.append(one)
+    return {"wall_s": t1 - t0, "runs": runs, "allocation_s": float(res.attrs["allocation_seconds"])}
+
+
 def run_wd_pool(pool: ProcessPoolExecutor, scen: Path, files: list[Path]) -> dict[str, Any]:
     gc.collect()
     t0 = time.perf_counter()
@@ -256,11 +294,12 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
     times: dict[str, list[float]] = {k: [] for k in
                                      ("pywr_run", "pywr_total", "wd_serial", "wd_serial_run", "wd_serial_alloc",
                                       "wd_pool", "wd_batch", "wd_stacked", "wd_stacked_run",
-                                      "wd_stacked_alloc", "wd_highs", "wd_highs_run")}
+                                      "wd_stacked_alloc", "wd_highs", "wd_highs_run", "wd_ensemble")}
     with tempfile.TemporaryDirectory(prefix="wd-bench-ens-") as tmp:
         tmpd = Path(tmp)
         scen = netgen.write_waterdesk(net, tmpd / "net")
         files = write_member_csvs(net, flows, tmpd / "net")
+        members_nc = write_member_netcdf(net, flows, tmpd / "net")
         last: dict[str, Any] = {}
         for rep in range(args.repeat):
             p = run_pywr_ensemble(net, flows, args.solver)
@@ -275,6 +314,9 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
             times["wd_stacked_run"].append(k["run_s"])
             times["wd_stacked_alloc"].append(k["allocation_s"])
             last["stacked"] = k
+            e = run_wd_ensemble(scen, members_nc, M)
+            times["wd_ensemble"].append(e["wall_s"])
+            last["ensemble"] = e
             if not args.no_highs:
                 kh = run_wd_stacked(scen, files, "highs")
                 times["wd_highs"].append(kh["wall_s"])
@@ -323,6 +365,12 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
             f"vs Pywr: level totals {worst_k['a_level_total_abs']:.1e} mcm, total storage "
             f"{worst_k['b_storage_total_abs']:.1e} mcm -> " + ("OK" if not bad_k else f"FAIL on members {bad_k}"))
         ok = ok and not bad_k
+        e = last["ensemble"]
+        bad_e = [m for m in range(M) if not ba.compare(net, p["members"][m], e["runs"][m])["ok"]]
+        e_same = all(_same(k["runs"][m], e["runs"][m]) for m in range(M))
+        say(f"agreement, waterdesk ensemble scenario (inflows.members = {M}, one NetCDF file) vs Pywr: "
+            + ("OK" if not bad_e else f"FAIL on members {bad_e}") + f"; identical to members together: {e_same}")
+        ok = ok and not bad_e and e_same
         say(f"compiled engine: {k['fallbacks']} member-steps handed to HiGHS")
         if "highs" in last:
             kh = last["highs"]
@@ -356,6 +404,8 @@ def bench_network(target: int, args: argparse.Namespace, pool: ProcessPoolExecut
         (f"waterdesk members together, compiled engine, load + run", times["wd_stacked"]),
         ("waterdesk members together, compiled engine, simulate_members only", times["wd_stacked_run"]),
         ("waterdesk members together, compiled engine, allocation loop only", times["wd_stacked_alloc"]),
+        (f"waterdesk ensemble scenario (inflows.members = {M}, one NetCDF file), wd.run: load + run + Dataset",
+         times["wd_ensemble"]),
         (f"waterdesk pool ({args.workers} spawned workers, warm), load + run", times["wd_pool"]),
     ]
     if times["wd_highs"]:

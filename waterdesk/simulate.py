@@ -108,7 +108,7 @@ def simulate(scenario: Scenario, progress: Callable[[int], None] | None = None,
     engine : "compiled" or "highs", optional
         who allocates each step in step mode: the compiled engine (allocate/engine.py,
         steps it cannot certify go to HiGHS) or HiGHS alone, the reference. Default
-        ``$WATERDESK_ENGINE``, else HiGHS (allocate/engine.py says why).
+        ``$WATERDESK_ENGINE``, else the compiled engine.
     """
     return _simulate(scenario, [scenario.inflows], progress, engine)[0]
 

@@ -47,6 +47,15 @@ def read_inflows(path: Path, where: str = "inflows", member: int = 0,
     ``member`` selects one member of a file with a ``member`` dimension; a file without
     one has only member 0. A member out of range is reported at ``member_at`` (the
     scenario file and the line of its ``inflows.member`` key), else at the inflow file."""
+    data, problems = read_inflow_members(path, [member], where, member_at)
+    return (data[0] if data else None), problems
+
+
+def read_inflow_members(path: Path, members: "list[int]", where: str = "inflows",
+                        member_at: tuple[Path, int | None] | None = None,
+                        ) -> tuple[list[InflowData] | None, list[Problem]]:
+    """`read_inflows` for several members of one file, opened once (an ensemble scenario's
+    ``inflows.members``). Returns the members in the order given, or None and the problems."""
     from waterdesk.io.toml import file_problem
 
     why = file_problem(path)
@@ -55,13 +64,15 @@ def read_inflows(path: Path, where: str = "inflows", member: int = 0,
     suffix = path.suffix.lower()
     try:
         if suffix in (".nc", ".nc4", ".netcdf"):
-            data, problems = _read_netcdf(path, member, member_at or (path, None))
+            data, problems = _read_netcdf(path, members, member_at or (path, None))
         elif suffix == ".csv":
-            data, problems = _read_csv(path)
-            if member != 0:
+            one, problems = _read_csv(path)
+            data = None if one is None else [one]
+            wrong = [m for m in members if m != 0]
+            if wrong:
                 at = member_at or (path, None)
                 return None, [Problem(at[0], at[1], "inflows.member",
-                                      f"member {member} requested but {path} (CSV) has only member 0")]
+                                      f"member {wrong[0]} requested but {path} (CSV) has only member 0")]
         else:
             return None, [Problem(path, None, where, "inflow file must be NetCDF (.nc) or CSV (.csv)")]
     except (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError) as err:
@@ -69,12 +80,15 @@ def read_inflows(path: Path, where: str = "inflows", member: int = 0,
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         return None, [Problem(path, None, where, f"{what}: {first[:200]}")]
     if data is not None:
-        problems += _check_values(path, data)
+        for one in data:
+            problems += _check_values(path, one)
+            if problems:
+                break
     return (data if not problems else None), problems
 
 
-def _read_netcdf(path: Path, member: int = 0, member_at: tuple[Path, int | None] | None = None,
-                 ) -> tuple[InflowData | None, list[Problem]]:
+def _read_netcdf(path: Path, members: "list[int]", member_at: tuple[Path, int | None] | None = None,
+                 ) -> tuple[list[InflowData] | None, list[Problem]]:
     import xarray as xr
 
     with xr.open_dataset(path) as ds:
@@ -89,20 +103,22 @@ def _read_netcdf(path: Path, member: int = 0, member_at: tuple[Path, int | None]
             problems.append(Problem(path, None, "inflow",
                                     f"dimensions must be (time, node) or (member, time, node), got {da.dims}"))
         count = int(da.sizes.get("member", 1))
-        if not 0 <= member < count:
+        bad = [m for m in members if not 0 <= m < count]
+        if bad:
             at = member_at or (path, None)
             has = f"{count} members (0 to {count - 1})" if "member" in da.dims else "no member dimension (only member 0)"
             problems.append(Problem(at[0], at[1], "inflows.member",
-                                    f"member {member} out of range: {path} has {has}"))
+                                    f"member {max(bad)} out of range: {path} has {has}"))
         if problems:
             return None, problems
-        if "member" in da.dims:
-            da = da.isel(member=member)
-        da = da.transpose("time", "node")
+        if "member" not in da.dims:
+            da = da.expand_dims("member")
+        da = da.transpose("member", "time", "node")
         start = np.asarray(da["time"].values).astype("datetime64[D]")
         nodes = tuple(str(n) for n in da["node"].values)
-        values = np.asarray(da.values, dtype=np.float64)
-    return InflowData(nodes, start, _period_ends(start), values, source=str(path)), []
+        values = np.asarray(da.values, dtype=np.float64)     # one read of every member
+    ends = _period_ends(start)
+    return [InflowData(nodes, start, ends, values[m], source=str(path)) for m in members], []
 
 
 def read_members(scenario: "Scenario", members: list[int]) -> list[InflowData]:
@@ -120,13 +136,10 @@ def read_members(scenario: "Scenario", members: list[int]) -> list[InflowData]:
                                       f"members (0 to {count - 1})")])
         return [scenario.members[m] for m in members]
     path = Path(scenario.inflows.source)
-    out: list[InflowData] = []
-    for m in members:
-        data, problems = read_inflows(path, member=m, member_at=(path, None))
-        if data is None:
-            raise InputError(problems)
-        out.append(data)
-    return out
+    data, problems = read_inflow_members(path, members, member_at=(path, None))
+    if data is None:
+        raise InputError(problems)
+    return data
 
 
 #: largest CSV inflow file read [bytes]: 100 years of daily flows at 60 nodes is ~25 MiB

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
 from waterdesk.errors import InfeasibleError, InputError, Problem
-from waterdesk.io.inflows import read_inflows
+from waterdesk.io.inflows import read_inflow_members, read_inflows
 from waterdesk.io.overrides import annotate, apply_overrides, overrides_digest
 from waterdesk.io.schema import MAX_ERRORS, BasinFile, BasinInfo, ScenarioFile, _clean, validation_problems
 from waterdesk.io.schema import Node as NodeModel
@@ -303,15 +303,12 @@ def _ensemble(inflows: Any, doc: Any, path: Path, basin: Basin, start: str, gene
     if why is not None:
         return [], [Problem(path, doc.line("inflows", "file") or line, "inflows.file",
                             f"inflow file {why}: {file}")]
-    out: list[InflowData] = []
-    for m in reversed(range(inflows.members)):      # the last first: out of range is said at once
-        data, problems = read_inflows(file, member=m, member_at=(path, line))
-        if problems:
-            return [], [Problem(p.path, p.line, "inflows.members" if p.where == "inflows.member" else p.where,
-                                p.message) for p in problems]
-        assert data is not None
-        out.append(data)
-    return out[::-1], []
+    data, problems = read_inflow_members(file, list(range(inflows.members)), member_at=(path, line))
+    if problems:                                    # out of range names the last member
+        return [], [Problem(p.path, p.line, "inflows.members" if p.where == "inflows.member" else p.where,
+                            p.message) for p in problems]
+    assert data is not None
+    return data, []
 
 
 def _not_a_scenario(doc: TomlDocument) -> Problem | None:
