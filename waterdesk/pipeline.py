@@ -19,10 +19,17 @@ if TYPE_CHECKING:
     from waterdesk.model.scenario import Scenario
 
 
+def generate_inflows(*args: Any, **kwargs: Any) -> Any:
+    """`waterdesk.generate.generate_inflows`, imported when a scenario asks for generated
+    inflows (it pulls in pandas and scipy.stats, which a plain run does not need)."""
+    from waterdesk.generate import generate_inflows as generate
+
+    return generate(*args, **kwargs)
+
+
 def load_scenario(path: str | Path, overrides: "Mapping[str, Any] | None" = None) -> "Scenario":
     """Read and check a scenario file (`waterdesk.io.load.load_scenario`), generating the
     members of ``inflows.generate`` with `waterdesk.generate.generate_inflows`."""
-    from waterdesk.generate import generate_inflows
     from waterdesk.io.load import load_scenario as _load
 
     return _load(path, overrides, generator=generate_inflows)
@@ -30,7 +37,6 @@ def load_scenario(path: str | Path, overrides: "Mapping[str, Any] | None" = None
 
 def load_any(path: str | Path) -> "Basin | Scenario":
     """A basin or a scenario file, loaded and checked (scenarios as `load_scenario`)."""
-    from waterdesk.generate import generate_inflows
     from waterdesk.io.load import load_any as _load
 
     return _load(path, generator=generate_inflows)
