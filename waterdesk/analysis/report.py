@@ -384,6 +384,13 @@ def limit_segments(ds: "xr.Dataset", c: int) -> list[tuple[np.datetime64, np.dat
     return out
 
 
+def _stairs(ax: Any, values: np.ndarray, edges: np.ndarray, **style: Any) -> None:
+    """A step line of values held over each step [edges[i], edges[i+1]): a Line2D with
+    steps-post, the same picture as ``ax.stairs(baseline=None)`` without its patch, whose
+    limits matplotlib finds vertex by vertex (5.5 s for two 30-year daily gauges)."""
+    ax.plot(edges, np.append(values, values[-1:]), drawstyle="steps-post", **style)
+
+
 def fig_gauges(ds: "xr.Dataset", page: Page, gauges: list[int], min_flows: dict[str, str]) -> "Figure":
     """Managed and natural flow at each gauge; each min_flow clause on the node as a
     dashed line drawn only over its windows (broken between them), gid ``limit:<clause>``."""
@@ -395,11 +402,11 @@ def fig_gauges(ds: "xr.Dataset", page: Page, gauges: list[int], min_flows: dict[
     unit = cat.unit("m3 s-1")
     for ax, g in zip(axes, gauges):
         name = str(ds["node"].values[g])
-        ax.stairs(ds["node_flow"].values[:, g], times, baseline=None, color="C0", linewidth=1.1,
-                  label=cat("fig.managed_flow", unit=unit))
+        _stairs(ax, ds["node_flow"].values[:, g], times, color="C0", linewidth=1.1,
+                label=cat("fig.managed_flow", unit=unit))
         if "natural_flow" in ds:
-            ax.stairs(ds["natural_flow"].values[:, g], times, baseline=None, color="C7", linewidth=0.9,
-                      linestyle=":", label=cat("fig.natural_flow", unit=unit))
+            _stairs(ax, ds["natural_flow"].values[:, g], times, color="C7", linewidth=0.9,
+                    linestyle=":", label=cat("fig.natural_flow", unit=unit))
         for cid, node in min_flows.items():
             if node != name or cid not in clause_ids:
                 continue
