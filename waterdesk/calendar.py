@@ -186,25 +186,22 @@ def make_windows(steps: Steps, period: str, months: tuple[int, ...] = ()) -> Win
     if period in ("vegetation", "non_vegetation"):
         months = NAMED_SEASONS[period]
         period = "season"
+    # the window of a step depends only on its start's calendar month: one lookup per month
+    months_of, at = np.unique(steps.start.astype("datetime64[M]"), return_inverse=True)
+    found = [_window_of(m.astype("datetime64[D]"), period, months) for m in months_of]
+    nat = np.datetime64("NaT", "D")
+    w_start = np.array([w[0] if w else nat for w in found], dtype="datetime64[D]")[at.ravel()]
+    w_end = np.array([w[1] if w else nat for w in found], dtype="datetime64[D]")[at.ravel()]
+    inside = np.flatnonzero(~np.isnat(w_start))           # steps in some window, in time order
+    first = np.ones(len(inside), dtype=bool)
+    first[1:] = w_start[inside][1:] != w_start[inside][:-1]  # a step that opens a new window
+    number = np.cumsum(first) - 1
     index = np.full(n, -1, dtype=np.int64)
-    starts: list[np.datetime64] = []
-    ends: list[np.datetime64] = []
-    covered_days: list[float] = []
-    last: list[int] = []
-    for t in range(n):
-        window = _window_of(steps.start[t], period, months)
-        if window is None:
-            continue
-        if not starts or window[0] != starts[-1]:
-            starts.append(window[0])
-            ends.append(window[1])
-            covered_days.append(0.0)
-            last.append(t)
-        index[t] = len(starts) - 1
-        covered_days[-1] += float((steps.end[t] - steps.start[t]).astype(int))
-        last[-1] = t
-    start = np.array(starts, dtype="datetime64[D]")
-    end = np.array(ends, dtype="datetime64[D]")
+    index[inside] = number
+    start, end = w_start[inside][first], w_end[inside][first]
+    covered_days = np.bincount(number, weights=(steps.end - steps.start).astype(np.float64)[inside],
+                               minlength=len(start))
+    last = inside[np.append(first[1:], True)] if len(inside) else np.zeros(0, dtype=np.int64)
     length = (end - start).astype(np.float64)
-    return Windows(index, start, end, np.asarray(covered_days) / np.where(length > 0, length, 1.0),
+    return Windows(index, start, end, covered_days / np.where(length > 0, length, 1.0),
                    np.asarray(last, dtype=np.int64))
