@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from waterdesk.errors import InfeasibleError, InputError, Problem
 from waterdesk.kernels import routing
-from waterdesk.kernels.salt import DRY_MCM, balance, mix, salt_gradient
+from waterdesk.kernels.salt import mix, record_step, salt_gradient
 from waterdesk.model.basin import Demand, Inflow, Reservoir
 from waterdesk.model.network import KIND_CODE, Network
 
@@ -203,35 +203,23 @@ class SaltTracker:
 
     def record(self, t: int, x: F64, a_now: F64, b_mcm: F64, evap: F64) -> None:
         """Book step t's salt from the LP columns x (M, n_col) of the realised step (reaches
-        deliver a·q + b_mcm); advances the salt in storage and in the reaches."""
+        deliver a·q + b_mcm); advances the salt in storage and in the reaches
+        (`kernels.salt.record_step`, one compiled call per member)."""
         self._routing(t)
-        net = self.net
+        net, lp = self.net, self.lp
+        salt_in, w_avail, s_avail = np.zeros(net.n_reach), np.zeros(net.n_node), np.zeros(net.n_node)
         for m in range(x.shape[0]):
-            q, exits, delivered, surplus, sink_out = self._water(x[m], a_now[m], b_mcm[m])
-            conc, w_avail, s_avail, salt_in, salt_out, ret = self._mix(t, m, q, exits, delivered, surplus, evap[m])
-            out_w = np.zeros(net.n_node)
-            np.add.at(out_w, net.reach_from, q)
-            np.add.at(out_w, net.dem_node, delivered + surplus)
-            out_w += sink_out
-            salt1 = np.zeros(len(net.res_ids))
-            for k, n in enumerate(net.res_node.tolist()):
-                salt1[k] = s_avail[n] - conc[n] * out_w[n]
-            err = balance(self.local_mcm[m, t], self.c_local[t], net.reach_from, net.reach_to, salt_in, salt_out,
-                          net.dem_node, net.dem_return_node, ret, delivered, surplus, conc, self.node_res,
-                          self.salt[m], salt1, self.sink_node, sink_out)
             o = self.out[m]
-            wet = w_avail > DRY_MCM
-            o.salinity[t] = np.where(wet, conc, np.nan)
-            o.salt_load[t] = conc * out_w
-            o.salt_balance_error[t] = err
-            o.delivered_salinity[t] = np.where(wet[net.dem_node], conc[net.dem_node], np.nan)
-            o.return_salt[t] = ret
-            o.salt_storage[t] = salt1
+            record_step(x[m], a_now[m], b_mcm[m], evap[m], lp.col_q, lp.col_x, lp.col_surplus, lp.col_v,
+                        lp.col_out, self.sink_node, self.order, self.sweeps, self.local_mcm[m, t],
+                        self.c_local[t], net.reach_from, net.reach_to, self._a[m], self._b_salt[m],
+                        net.dem_node, net.dem_return_node, net.dem_consumptive, self.c_return,
+                        self.node_res, net.res_node, self.storage[m], self.salt[m], o.salinity[t],
+                        o.salt_load[t], o.salt_balance_error[t], o.delivered_salinity[t], o.return_salt[t],
+                        o.salt_storage[t], salt_in, w_avail, s_avail)
             for j in self.rows:
                 book = self.books[m]
                 book.salt_now[j.clause] = (float(s_avail[j.node]), float(w_avail[j.node]))
-            self.salt[m] = salt1
-            self.storage[m] = x[m][self.lp.col_v] if len(net.res_ids) else self.storage[m]
             routing.reach_advance(t, salt_in / self.delta[t], net.reach_routing, net.reach_k_days, net.reach_x,
                                   self.edges, self.cum[m], self.q0[m], self.musk_i[m], self.musk_o[m])
             self._x_prev[m] = x[m].copy()
@@ -355,19 +343,14 @@ def _natural_concentration(net: Network, order: NDArray[np.int64], natural_m3s: 
     """Flow-weighted mean concentration of the natural flow at every node over the run
     [mg L-1]: local inflows' salt carried down the natural courses (losses take water and
     salt alike, so they do not change it)."""
-    n_t, n_n = local_m3s.shape
-    salt = np.zeros(n_n)
-    water = np.zeros(n_n)
-    for t in range(n_t):
-        s = local_m3s[t] * c_local[t]
-        w = local_m3s[t].copy()
-        for node in order.tolist():
-            salt[node] += s[node]
-            water[node] += w[node]
-            r = int(net.river_out[node])
-            if r >= 0:
-                s[net.reach_to[r]] += s[node]
-                w[net.reach_to[r]] += w[node]
+    salt = local_m3s * c_local                   # (time, node), carried down whole series at once
+    water = local_m3s.copy()
+    for node in order.tolist():                  # upstream first: a node's column is complete here
+        r = int(net.river_out[node])
+        if r >= 0:
+            salt[:, net.reach_to[r]] += salt[:, node]
+            water[:, net.reach_to[r]] += water[:, node]
+    salt, water = salt.sum(axis=0), water.sum(axis=0)
     return np.where(water > 0, salt / np.maximum(water, 1e-300), 0.0)
 
 

@@ -102,12 +102,19 @@ class ClauseBook:
                 natural = natural_mcm[:, node_of[at]]
                 if natural.sum() > 0:
                     self.weight[c] = natural + 1e-9 * self.days
+        # each step's window per clause (C, T), and each window's length in days
+        self.window_at = (np.stack([w.index for w in self.windows]) if self.windows
+                          else np.zeros((0, len(steps)), dtype=np.int64))
+        self.window_days = [(w.end - w.start).astype(np.float64) for w in self.windows]
         self.weight_left = np.zeros((len(clauses), len(steps)))
         for c, w in enumerate(self.windows):
-            for t in range(len(steps) - 1, -1, -1):
-                if w.index[t] >= 0:
-                    same = t + 1 < len(steps) and w.index[t + 1] == w.index[t]
-                    self.weight_left[c, t] = self.weight[c, t] + (self.weight_left[c, t + 1] if same else 0.0)
+            index, weight = w.index.tolist(), self.weight[c].tolist()   # Python floats: same sums
+            left = [0.0] * len(index)
+            for t in range(len(index) - 1, -1, -1):
+                if index[t] >= 0:
+                    same = t + 1 < len(index) and index[t + 1] == index[t]
+                    left[t] = weight[t] + (left[t + 1] if same else 0.0)
+            self.weight_left[c] = left
         # expression of each row as (columns, coefficients)
         self.row_cols = [np.array([col_of[f][i] for f, i, _ in row.terms], dtype=np.int64) for row in rows]
         self.row_coef = [np.array([k for _, _, k in row.terms]) for row in rows]
@@ -216,11 +223,11 @@ class ClauseBook:
         hi = np.full(n, INF)
         slack_hi = np.zeros(n)
         claim = np.zeros(n)
+        window_now = self.window_at[:, t].tolist()
         for i, row in enumerate(self.rows):
             c = row.clause
             clause = self.clauses[c]
-            w = self.windows[c]
-            win = int(w.index[t])
+            win = window_now[c]
             if win < 0:
                 continue
             if win != self._window_now[c]:
@@ -268,13 +275,14 @@ class ClauseBook:
     def record(self, t: int, x: NDArray[np.float64]) -> None:
         """Book step t: running totals and the windows' required / actual / violation.
         Values are final once a window's last step is booked."""
+        window_now = self.window_at[:, t].tolist()
         for c in range(len(self.clauses)):
-            win = int(self.windows[c].index[t])
+            win = window_now[c]
             if win >= 0 and win != self._window_now[c]:
                 self._start_window(c, win)
         for i, row in enumerate(self.rows):
             c = row.clause
-            if self.windows[c].index[t] < 0:
+            if window_now[c] < 0:
                 continue
             if self.ref_cols[i] is not None:
                 flow = float(np.dot(self.ref_coef[i], x[self.ref_cols[i]]))
@@ -285,10 +293,10 @@ class ClauseBook:
                 if row.role != "split":
                     self.used[i] += self.values[i]
         for c, clause in enumerate(self.clauses):
-            win = int(self.windows[c].index[t])
+            win = window_now[c]
             if win >= 0:
                 clause.book(self, c, win, t, x)
         for c, asked in self.window_requested.items():
-            if self.windows[c].index[t] >= 0:
+            if window_now[c] >= 0:
                 asked += self.requests[t]
                 self.window_supplied[c] += x[self.col_x]

@@ -133,6 +133,70 @@ def balance(local_mcm: F64, c_local: F64, reach_from: I64, reach_to: I64, reach_
 
 
 @njit(cache=True)
+def record_step(x: F64, a_now: F64, b_mcm: F64, evap_mcm: F64, col_q: I64, col_x: I64, col_surplus: I64,
+                col_v: I64, col_out: I64, sink_node: I64, order: I64, sweeps: int, local_mcm: F64,
+                c_local: F64, reach_from: I64, reach_to: I64, a: F64, b_salt_t: F64, dem_node: I64,
+                dem_return: I64, dem_consumptive: F64, c_return: F64, node_res: I64, res_node: I64,
+                storage: F64, salt: F64, salinity: F64, salt_load: F64, balance_error: F64,
+                delivered_salinity: F64, return_salt: F64, salt_storage: F64, reach_salt_in: F64,
+                w_avail: F64, s_avail: F64) -> None:
+    """One member's step booked from its LP columns x (values within solver tolerance below
+    zero read as zero, as kernels.step.record reads them): `mix`, the salt left in each
+    reservoir, `balance`, and the step's rows of the outputs (salinity and delivered salinity
+    NaN where dry). Advances `salt` and `storage` to the step's end; leaves the reaches' salt
+    entries in reach_salt_in and the mixing volumes in w_avail, s_avail [mcm, t]."""
+    n_node = local_mcm.shape[0]
+    n_reach = reach_from.shape[0]
+    n_dem = dem_node.shape[0]
+    n_res = res_node.shape[0]
+    v = np.empty(x.shape[0])
+    for j in range(x.shape[0]):
+        v[j] = 0.0 if -1e-6 < x[j] < 0.0 else x[j]
+    q, exits = np.empty(n_reach), np.empty(n_reach)
+    for r in range(n_reach):
+        q[r] = v[col_q[r]]
+        exits[r] = a_now[r] * q[r] + b_mcm[r]
+    delivered, surplus = np.empty(n_dem), np.empty(n_dem)
+    for d in range(n_dem):
+        delivered[d] = v[col_x[d]]
+        surplus[d] = v[col_surplus[d]]
+    sink_out = np.zeros(n_node)
+    for s in sink_node:
+        sink_out[s] = v[col_out[s]]
+    conc = np.zeros(n_node)
+    salt_out = np.zeros(n_reach)
+    ret = np.zeros(n_dem)
+    w_avail[:] = 0.0
+    s_avail[:] = 0.0
+    reach_salt_in[:] = 0.0
+    mix(order, sweeps, local_mcm, c_local, reach_from, reach_to, q, exits, a, b_salt_t, dem_node,
+        dem_return, dem_consumptive, c_return, delivered, surplus, node_res, storage, salt, evap_mcm,
+        conc, w_avail, s_avail, reach_salt_in, salt_out, ret)
+    out_w = sink_out.copy()
+    for r in range(n_reach):
+        out_w[reach_from[r]] += q[r]
+    for d in range(n_dem):
+        out_w[dem_node[d]] += delivered[d] + surplus[d]
+    salt1 = np.empty(n_res)
+    for k in range(n_res):
+        n = res_node[k]
+        salt1[k] = s_avail[n] - conc[n] * out_w[n]
+    err = balance(local_mcm, c_local, reach_from, reach_to, reach_salt_in, salt_out, dem_node, dem_return,
+                  ret, delivered, surplus, conc, node_res, salt, salt1, sink_node, sink_out)
+    for n in range(n_node):
+        salinity[n] = conc[n] if w_avail[n] > DRY_MCM else np.nan
+        salt_load[n] = conc[n] * out_w[n]
+        balance_error[n] = err[n]
+    for d in range(n_dem):
+        delivered_salinity[d] = conc[dem_node[d]] if w_avail[dem_node[d]] > DRY_MCM else np.nan
+        return_salt[d] = ret[d]
+    for k in range(n_res):
+        salt_storage[k] = salt1[k]
+        salt[k] = salt1[k]
+        storage[k] = x[col_v[k]]
+
+
+@njit(cache=True)
 def salt_gradient(g: int, c_max: float, order: I64, reach_from: I64, reach_to: I64,
                   entry_mcm: F64, a: F64, dem_node: I64, dem_return: I64, dem_consumptive: F64,
                   c_return: F64, delivered_mcm: F64, surplus_mcm: F64, conc: F64, w_avail: F64,

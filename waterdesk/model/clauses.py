@@ -182,9 +182,7 @@ class Clause:
         return 1.0
 
     def _per_day(self, book: Any, c: int, limit: float, win: int, t: int) -> float:
-        w = book.windows[c]
-        window_days = float((w.end[win] - w.start[win]).astype(int))
-        return limit * float(book.days[t]) / window_days
+        return limit * float(book.days[t]) / float(book.window_days[c][win])
 
     # -- booking
     def book(self, book: Any, c: int, win: int, t: int, x: NDArray[np.float64]) -> None:
