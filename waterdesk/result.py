@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -46,10 +48,15 @@ MEMBER_SHARED = ("requested", "energy_target", "target_storage", "time_bounds", 
 def members_dataset(sims: list[Simulation], members: list[int], version: str) -> xr.Dataset:
     """The result of an ensemble run: each member's Dataset stacked along ``member``
     (docs/REFERENCE.md §8). Variables the members share (requests, coordinates) keep their dims."""
-    parts = [to_dataset(sim, version) for sim in sims]
-    varying = [name for name in parts[0].data_vars if name not in MEMBER_SHARED]
-    ds = xr.concat(parts, dim="member", data_vars=varying, coords="minimal", compat="equals",
-                   combine_attrs="override")
+    parts = [_parts(sim, version) for sim in sims]
+    first, coords, attrs = parts[0]
+    # the members' arrays stacked in numpy and one Dataset made (what xr.concat of one
+    # Dataset per member gives, without building and aligning M Datasets); coordinates and
+    # attributes are the first member's, as concat's "minimal" and "override" take them
+    data_vars = {name: var if name in MEMBER_SHARED else
+                 xr.Variable(("member",) + var.dims, np.stack([p[0][name].values for p in parts]), var.attrs)
+                 for name, var in first.items()}
+    ds = xr.Dataset(data_vars, coords=coords, attrs=attrs)
     ds = ds.assign_coords(member=("member", np.asarray(members, dtype=np.int32),
                                   {"long_name": "member of the inflow ensemble"}))
     ds.attrs["members"] = len(parts)
@@ -59,6 +66,12 @@ def members_dataset(sims: list[Simulation], members: list[int], version: str) ->
 
 def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
     """Build the result Dataset of a run."""
+    data_vars, coords, attrs = _parts(sim, version)
+    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+
+
+def _parts(sim: Simulation, version: str) -> tuple[dict[str, xr.Variable], dict[str, xr.Variable], dict[str, Any]]:
+    """The variables, coordinates and attributes of a run's result Dataset."""
     net = sim.network
     sc = sim.scenario
     countries = list(sc.basin.countries)
@@ -143,7 +156,7 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
         "allocation_engine": str(getattr(sim, "engine", "highs")),
         "engine_fallback_steps": int(getattr(sim, "engine_fallbacks", 0)),
     }
-    return xr.Dataset(data_vars, coords=coords, attrs=attrs)
+    return data_vars, coords, attrs
 
 
 CLAUSE_VARIABLES = {
@@ -213,6 +226,7 @@ def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[s
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def _solver_name() -> str:
     from importlib.metadata import version
 

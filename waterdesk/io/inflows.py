@@ -80,10 +80,12 @@ def read_inflow_members(path: Path, members: "list[int]", where: str = "inflows"
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         return None, [Problem(path, None, where, f"{what}: {first[:200]}")]
     if data is not None:
-        for one in data:
-            problems += _check_values(path, one)
+        # every member shares the time axis: its dates are checked once, each member's values
+        problems += _check_values(path, data[0])
+        for one in data[1:]:
             if problems:
                 break
+            problems += _check_values(path, one, dates=False)
     return (data if not problems else None), problems
 
 
@@ -284,16 +286,16 @@ def _frequency(start: np.ndarray) -> str | None:
     return None
 
 
-def _check_values(path: Path, data: InflowData) -> list[Problem]:
-    """The inflow data as data: every period present once, in order, without gaps; values
-    finite and not negative. CSV problems name the line."""
+def _check_values(path: Path, data: InflowData, dates: bool = True) -> list[Problem]:
+    """The inflow data as data: every period present once, in order, without gaps (unless
+    `dates` is False); values finite and not negative. CSV problems name the line."""
     from waterdesk.calendar import make_steps
 
     problems = []
     def line(row: int) -> int | None:
         return csv_line(data.source, row)
 
-    days = data.start.astype("datetime64[D]")
+    days = data.start.astype("datetime64[D]") if dates else data.start[:0].astype("datetime64[D]")
     order_ok = True
     first_row: dict[np.datetime64, int] = {}
     for row, day in enumerate(days):
