@@ -136,8 +136,10 @@ def child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, flo
     r0, t0 = os.times(), time.perf_counter()
     # cwd outside the checkout: `python -m waterdesk` and `-c` put the cwd first on sys.path,
     # which would shadow a PYTHONPATH pointing at another tree (a "before" measurement)
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})},
-                          cwd=tempfile.gettempdir())
+    # bytecode caching on, as in a user's shell: with PYTHONDONTWRITEBYTECODE set, modules
+    # that have no .pyc yet (an editable install's own) are compiled from source every run
+    child_env = {k: v for k, v in {**os.environ, **(env or {})}.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=child_env, cwd=tempfile.gettempdir())
     wall, r1 = time.perf_counter() - t0, os.times()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed:\n{proc.stderr[-3000:]}")
