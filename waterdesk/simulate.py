@@ -204,6 +204,8 @@ class _Run:
         self.route_s = time.perf_counter() - t0
         self.rows = rows = compile_rows(scenario.clauses, scenario.basin, net)
         self.lp = lp = extract(net, rows, scenario.clauses)
+        clause_claim = lp.claim_row >= 0     # the clauses' soft claims, their rows and count
+        self.soft_claims = (lp.claim_row[clause_claim], int(clause_claim.sum()), lp.row_share[clause_claim])
         col_of = {"q": lp.col_q, "x": lp.col_x, "surplus": lp.col_surplus, "v": lp.col_v,
                   "rel": lp.col_rel, "spill": lp.col_spill, "out": lp.col_out}
         natural_mcm = [self.natural[m] * self.delta[:, None] for m in range(n_m)]
@@ -316,18 +318,18 @@ class _Run:
         """The clause rows' bounds and soft claims of step t, from each member's book;
         returns the number of soft claims."""
         lp, bounds, inf = self.lp, self.bounds, self.inf
-        n_d, n_r = len(self.net.dem_ids), self.net.n_reach
-        clause_claim = lp.claim_row >= 0
-        soft, n_soft = lp.claim_row[clause_claim], int(clause_claim.sum())
+        soft, n_soft, share_rows = self.soft_claims
         if self.rows:
+            n_d, n_r = len(self.net.dem_ids), self.net.n_reach
             for m in range(self.n_m):
                 lo, hi, slack_hi, claim = self.books[m].bounds(t, self.requests[t])
                 bounds.row_lo[m, lp.row_clause] = lo
                 bounds.row_hi[m, lp.row_clause] = hi
                 bounds.col_hi[m, lp.col_slack] = slack_hi
-                self.claim_request[m, n_d:n_d + n_soft] = claim[soft]
-                bounds.row_lo[m, lp.row_share[clause_claim]] = np.where(claim[soft] > 0, 0.0, -inf)
-                bounds.coef[m, n_r + n_d:n_r + n_d + n_soft] = claim[soft]
+                asked = claim[soft]
+                self.claim_request[m, n_d:n_d + n_soft] = asked
+                bounds.row_lo[m, share_rows] = np.where(asked > 0, 0.0, -inf)
+                bounds.coef[m, n_r + n_d:n_r + n_d + n_soft] = asked
         return n_soft
 
     def engine_data(self) -> tuple[RunData, RunState]:
