@@ -139,25 +139,31 @@ def basic_solution(start, index, value, n, head, status, x, lo, hi, bt):
                     rhs[index[k]] -= value[k] * v
             else:
                 rhs[j - n] += v
-    for p in range(m):
-        x[head[p]] = 0.0
+    # x_B = B^-1 rhs, accumulated in basis order (contiguous, so it vectorises) and then
+    # scattered to the basic variables
+    xb = np.zeros(m)
     for i in range(m):
         r = rhs[i]
         if r != 0.0:
             row = bt[i]
             for p in range(m):
-                x[head[p]] += r * row[p]
+                xb[p] += r * row[p]
+    for p in range(m):
+        x[head[p]] = xb[p]
 
 
 @njit(cache=True)
 def _duals(bt, cb, y):
+    """y = B^-T c_B, from scratch: the basic positions with a nonzero cost only (the same
+    sums in the same order as the dense product, without its zero terms), each added to
+    every row independently (no chain of dependent additions, unlike a row dot product)."""
     m = cb.shape[0]
-    for i in range(m):
-        s = 0.0
-        row = bt[i]
-        for p in range(m):
-            s += row[p] * cb[p]
-        y[i] = s
+    y[:] = 0.0
+    for p in range(m):
+        c = cb[p]
+        if c != 0.0:
+            for i in range(m):
+                y[i] += bt[i, p] * c
 
 
 @njit(cache=True)
