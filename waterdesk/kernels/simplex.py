@@ -99,11 +99,20 @@ def _pivot_update(bt, alpha, p):
     """B^-1 after basis position p takes the column whose B^-1 a is alpha."""
     m = alpha.shape[0]
     inv = 1.0 / alpha[p]
+    # alpha's nonzeros other than p: the only entries of a row that change (B^-1 and
+    # alpha are sparse in network LPs, so this is a small fraction of m)
+    nz = np.empty(m, np.int64)
+    cnt = 0
+    for i in range(m):
+        if alpha[i] != 0.0 and i != p:
+            nz[cnt] = i
+            cnt += 1
     for k in range(m):
         piv = bt[k, p] * inv
         if piv != 0.0:
             row = bt[k]
-            for i in range(m):
+            for q in range(cnt):
+                i = nz[q]
                 row[i] -= alpha[i] * piv
         bt[k, p] = piv
 
@@ -167,6 +176,78 @@ def _duals(bt, cb, y):
 
 
 @njit(cache=True)
+def _rows(start, index, n, m):
+    """The matrix by rows (the structure only): row i's entries are row_col[q] (column) and
+    row_k[q] (position in the CSC arrays) for q in row_start[i]:row_start[i + 1]."""
+    nnz = start[n]
+    row_start = np.zeros(m + 1, np.int64)
+    for k in range(nnz):
+        row_start[index[k] + 1] += 1
+    for i in range(m):
+        row_start[i + 1] += row_start[i]
+    fill = row_start[:m].copy()
+    row_col = np.empty(nnz, np.int64)
+    row_k = np.empty(nnz, np.int64)
+    for j in range(n):
+        for k in range(start[j], start[j + 1]):
+            q = fill[index[k]]
+            row_col[q] = j
+            row_k[q] = k
+            fill[index[k]] += 1
+    return row_start, row_col, row_k
+
+
+@njit(cache=True)
+def _dual_step(bt, p, delta, value, n, row_start, row_col, row_k, y, reduced):
+    """y += delta * (row p of B^-1) and the reduced costs with it (d_j = c_j - y·a_j, the
+    logical n + i's is y_i): only the rows where that row of B^-1 is nonzero, and the
+    columns with an entry in them."""
+    for i in range(y.shape[0]):
+        b = bt[i, p]
+        if b != 0.0:
+            dy = delta * b
+            y[i] += dy
+            reduced[n + i] = y[i]
+            for q in range(row_start[i], row_start[i + 1]):
+                reduced[row_col[q]] -= dy * value[row_k[q]]
+
+
+@njit(cache=True)
+def _dual_changes(bt, cb, cb_y, value, n, row_start, row_col, row_k, y, reduced):
+    """Bring y = B^-T cb_y (and the reduced costs) up to the basic costs cb: each changed
+    cost adds its change times a row of B^-1. True when so many changed that computing
+    them from scratch is cheaper."""
+    m = cb.shape[0]
+    changed = 0
+    for p in range(m):
+        if cb[p] != cb_y[p]:
+            changed += 1
+    if 8 * changed > m:
+        return True
+    if changed:
+        for p in range(m):
+            dc = cb[p] - cb_y[p]
+            if dc != 0.0:
+                _dual_step(bt, p, dc, value, n, row_start, row_col, row_k, y, reduced)
+                cb_y[p] = cb[p]
+    return False
+
+
+@njit(cache=True)
+def _moves(s, v, low, high):
+    """Which way a variable may move while it prices: 1 up, 2 down, 3 both, 0 none
+    (basic or fixed)."""
+    if s == BASIC or low == high:
+        return 0
+    r = 0
+    if s == AT_LO or (s == BETWEEN and v < high):
+        r |= 1
+    if s == AT_HI or (s == BETWEEN and v > low):
+        r |= 2
+    return r
+
+
+@njit(cache=True)
 def _reduced(start, index, value, n, cost, y, j, phase1):
     if j < n:
         d = 0.0 if phase1 else cost[j]
@@ -174,6 +255,19 @@ def _reduced(start, index, value, n, cost, y, j, phase1):
             d -= y[index[k]] * value[k]
         return d
     return y[j - n]
+
+
+@njit(cache=True)
+def _reduced_costs(start, index, value, n, cost, y, phase1, d):
+    """Every column's reduced cost d_j = c_j - y·a_j (as `_reduced`, in one pass over the
+    matrix); phase 1 has no structural costs, a logical n + i has y_i."""
+    for j in range(n):
+        dj = 0.0 if phase1 else cost[j]
+        for k in range(start[j], start[j + 1]):
+            dj -= y[index[k]] * value[k]
+        d[j] = dj
+    for i in range(y.shape[0]):
+        d[n + i] = y[i]
 
 
 @njit(cache=True)
@@ -201,27 +295,28 @@ def _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb):
 
 
 @njit(cache=True)
-def _price(start, index, value, n, nt, cost, lo, hi, status, x, y, phase1, bland):
+def _price(reduced, move, bland):
     """Pricing: Dantzig (largest reduced cost), or Bland's rule (first eligible) when
-    stalling, over the nt = n + m structural and row variables. Returns (entering variable
-    or -1, direction +1 up / -1 down)."""
+    stalling, over the structural and row variables, given their reduced costs and the
+    ways they may move (`_moves`). Returns (entering variable or -1, direction +1 up /
+    -1 down)."""
     enter = -1
     best = 0.0
     direction = 0.0
-    for j in range(nt):
-        s = status[j]
-        if s == BASIC or lo[j] == hi[j]:
-            continue
-        d = _reduced(start, index, value, n, cost, y, j, phase1)
-        up = d < -DUAL_TOL and (s == AT_LO or (s == BETWEEN and x[j] < hi[j]))
-        down = d > DUAL_TOL and (s == AT_HI or (s == BETWEEN and x[j] > lo[j]))
-        if up or down:
-            if abs(d) > best:
-                best = abs(d)
-                enter = j
-                direction = 1.0 if up else -1.0
-                if bland:
-                    break
+    for j in range(reduced.shape[0]):
+        # without branches until a candidate beats the best: the attractiveness of moving
+        # j up (-d) or down (d) where it may move that way, else 0
+        mv = move[j]
+        d = reduced[j]
+        up = ((mv & 1) != 0) & (d < -DUAL_TOL)
+        down = ((mv & 2) != 0) & (d > DUAL_TOL)
+        score = -d if up else (d if down else 0.0)
+        if score > best:
+            best = score
+            enter = j
+            direction = 1.0 if up else -1.0
+            if bland:
+                break
     return enter, direction
 
 
@@ -301,22 +396,39 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
     `work` holds the pivot count since the last rebuild of bt in work[0] (kept between
     calls). y holds the row duals at the end (dobj / d activity)."""
     m = head.shape[0]
+    nt = n + m
     alpha = np.empty(m)
     cb = np.empty(m)
+    cb_y = np.empty(m)      # the basic costs y is the solution for (y = B^-T cb_y)
+    reduced = np.empty(nt)  # reduced costs for y (phase 1: without the structural costs)
+    move = np.empty(nt, np.int8)
+    row_start, row_col, row_k = _rows(start, index, n, m)
+    fresh_y = True
+    y_phase1 = False
     # fresh start from the stored inverse; rebuild it when it has seen many updates
     if work[0] >= REFACTOR:
         if not invert(start, index, value, head, n, bt):
             return SINGULAR, 0
         work[0] = 0
     basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+    for j in range(nt):
+        move[j] = _moves(status[j], x[j], lo[j], hi[j])
     iters = 0
     degenerate = 0
     while True:
         # phase: 1 while a basic variable is out of bounds
         phase1 = _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb)
-        _duals(bt, cb, y)
+        if not fresh_y:
+            fresh_y = phase1 != y_phase1 or _dual_changes(bt, cb, cb_y, value, n, row_start,
+                                                          row_col, row_k, y, reduced)
+        if fresh_y:
+            _duals(bt, cb, y)
+            cb_y[:] = cb
+            _reduced_costs(start, index, value, n, cost, y, phase1, reduced)
+            y_phase1 = phase1
+            fresh_y = False
         bland = degenerate >= DEGENERATE_SWITCH
-        enter, direction = _price(start, index, value, n, n + m, cost, lo, hi, status, x, y, phase1, bland)
+        enter, direction = _price(reduced, move, bland)
         if enter < 0:
             if phase1:
                 return INFEASIBLE, iters
@@ -343,6 +455,7 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
             else:
                 x[enter] = lo[enter]
                 status[enter] = AT_LO
+            move[enter] = _moves(status[enter], x[enter], lo[enter], hi[enter])
             iters += 1
             degenerate = degenerate + 1 if t == 0.0 else 0
             continue
@@ -357,9 +470,16 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         out = head[leave]
         x[out] = lo[out] if leave_to == AT_LO else hi[out]
         status[out] = leave_to
+        move[out] = _moves(leave_to, x[out], lo[out], hi[out])
         head[leave] = enter
         status[enter] = BASIC
+        move[enter] = 0
+        d_enter = _reduced(start, index, value, n, cost, y, enter, phase1)   # afresh
         _pivot_update(bt, alpha, leave)
+        # the duals of the new basis, whose position `leave` costs what the entering
+        # variable does in this phase: y += d_enter * (row `leave` of the new B^-1)
+        _dual_step(bt, leave, d_enter, value, n, row_start, row_col, row_k, y, reduced)
+        cb_y[leave] = 0.0 if phase1 or enter >= n else cost[enter]
         work[0] += 1
         iters += 1
         degenerate = degenerate + 1 if t == 0.0 else 0
@@ -368,6 +488,9 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
                 return SINGULAR, iters
             work[0] = 0
             basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+            for j in range(nt):
+                move[j] = _moves(status[j], x[j], lo[j], hi[j])
+            fresh_y = True
 
 
 @njit(cache=True)
@@ -402,16 +525,16 @@ def certify(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         cb[p] = cost[j] if j < n else 0.0
     if fresh:
         _duals(bt, cb, y)
+    reduced = np.empty(n + m)
+    _reduced_costs(start, index, value, n, cost, y, False, reduced)
     for p in range(m):
-        j = head[p]
-        d = _reduced(start, index, value, n, cost, y, j, False)
-        if abs(d) > CERT_DUAL * (1.0 + abs(cb[p])):
+        if abs(reduced[head[p]]) > CERT_DUAL * (1.0 + abs(cb[p])):
             return False
     for j in range(n + m):
         s = status[j]
         if s == BASIC or lo[j] == hi[j]:
             continue
-        d = _reduced(start, index, value, n, cost, y, j, False)
+        d = reduced[j]
         if d < -CERT_DUAL and x[j] < hi[j]:
             return False
         if d > CERT_DUAL and x[j] > lo[j]:
