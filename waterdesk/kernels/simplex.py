@@ -118,11 +118,9 @@ def _pivot_update(bt, alpha, p):
 
 
 @njit(cache=True)
-def basic_solution(start, index, value, n, head, status, x, lo, hi, bt):
-    """Put nonbasic variables at their bounds (or keep their value where they have
-    none) and solve for the basic ones."""
-    m = head.shape[0]
-    rhs = np.zeros(m)
+def _place_nonbasic(n, m, status, x, lo, hi):
+    """Nonbasic variables at their bounds (a bound that is infinite: the other one, or
+    their value kept, BETWEEN); a BETWEEN variable at or past a bound goes to it."""
     for j in range(n + m):
         s = status[j]
         if s == BASIC:
@@ -141,6 +139,54 @@ def basic_solution(start, index, value, n, head, status, x, lo, hi, bt):
             x[j] = lo[j]
         elif s == AT_HI:
             x[j] = hi[j]
+
+
+@njit(cache=True)
+def _basic_update(start, index, value, n, head, status, x, lo, hi, bt):
+    """As `basic_solution`, by correcting the basic values x holds: with the nonbasic ones
+    at their bounds, x_B -= B^-1 (A x - r), only over the rows whose residual is above
+    roundoff (1e-12 of the row's terms). Where only a few bounds changed since x_B was
+    last solved for (a stage after the last one) this reads a few rows of B^-1 instead
+    of all; from any x_B (a stale one, after a change of basis or coefficients) it gives
+    the same solution to roundoff."""
+    m = head.shape[0]
+    _place_nonbasic(n, m, status, x, lo, hi)
+    for p in range(m):
+        if not np.isfinite(x[head[p]]):
+            x[head[p]] = 0.0
+    res = np.zeros(m)
+    size = np.zeros(m)
+    for j in range(n):
+        v = x[j]
+        if v != 0.0:
+            for k in range(start[j], start[j + 1]):
+                t = value[k] * v
+                res[index[k]] += t
+                size[index[k]] += abs(t)
+    xb = np.zeros(m)
+    touched = False
+    for i in range(m):
+        r = res[i] - x[n + i]
+        if not abs(r) <= 1e-12 * (1.0 + size[i] + abs(x[n + i])):
+            row = bt[i]
+            for p in range(m):
+                xb[p] += r * row[p]
+            touched = True
+    if touched:
+        for p in range(m):
+            x[head[p]] -= xb[p]
+
+
+@njit(cache=True)
+def basic_solution(start, index, value, n, head, status, x, lo, hi, bt):
+    """Put nonbasic variables at their bounds (or keep their value where they have
+    none) and solve for the basic ones."""
+    m = head.shape[0]
+    _place_nonbasic(n, m, status, x, lo, hi)
+    rhs = np.zeros(m)
+    for j in range(n + m):
+        if status[j] == BASIC:
+            continue
         v = x[j]
         if v != 0.0:
             if j < n:
@@ -198,25 +244,44 @@ def _rows(start, index, n, m):
 
 
 @njit(cache=True)
-def _dual_step(bt, p, delta, value, n, row_start, row_col, row_k, y, reduced):
+def _dual_step(bt, p, delta, rows, n_rows, value, n, row_start, row_col, row_k, y, reduced):
     """y += delta * (row p of B^-1) and the reduced costs with it (d_j = c_j - y·a_j, the
-    logical n + i's is y_i): only the rows where that row of B^-1 is nonzero, and the
-    columns with an entry in them."""
-    for i in range(y.shape[0]):
-        b = bt[i, p]
-        if b != 0.0:
-            dy = delta * b
-            y[i] += dy
-            reduced[n + i] = y[i]
-            for q in range(row_start[i], row_start[i + 1]):
-                reduced[row_col[q]] -= dy * value[row_k[q]]
+    logical n + i's is y_i): only the rows rows[:n_rows] where that row of B^-1 is
+    nonzero, and the columns with an entry in them."""
+    for r in range(n_rows):
+        i = rows[r]
+        dy = delta * bt[i, p]
+        y[i] += dy
+        reduced[n + i] = y[i]
+        for q in range(row_start[i], row_start[i + 1]):
+            reduced[row_col[q]] -= dy * value[row_k[q]]
 
 
 @njit(cache=True)
-def _dual_changes(bt, cb, cb_y, value, n, row_start, row_col, row_k, y, reduced):
+def _pivot_rows(bt, alpha, p, nz, cnt, rows):
+    """`_pivot_update` given alpha's nonzeros nz[:cnt]; also puts in rows the rows k where
+    the new bt[k, p] (row p of the new B^-1) is nonzero and returns how many."""
+    inv = 1.0 / alpha[p]
+    n_rows = 0
+    for k in range(bt.shape[0]):
+        piv = bt[k, p] * inv
+        if piv != 0.0:
+            row = bt[k]
+            for q in range(cnt):
+                i = nz[q]
+                if i != p:
+                    row[i] -= alpha[i] * piv
+            rows[n_rows] = k
+            n_rows += 1
+        bt[k, p] = piv
+    return n_rows
+
+
+@njit(cache=True)
+def _dual_changes(bt, cb, cb_y, value, n, row_start, row_col, row_k, y, reduced, rows):
     """Bring y = B^-T cb_y (and the reduced costs) up to the basic costs cb: each changed
     cost adds its change times a row of B^-1. True when so many changed that computing
-    them from scratch is cheaper."""
+    them from scratch is cheaper. `rows` is room for m row indices."""
     m = cb.shape[0]
     changed = 0
     for p in range(m):
@@ -228,9 +293,31 @@ def _dual_changes(bt, cb, cb_y, value, n, row_start, row_col, row_k, y, reduced)
         for p in range(m):
             dc = cb[p] - cb_y[p]
             if dc != 0.0:
-                _dual_step(bt, p, dc, value, n, row_start, row_col, row_k, y, reduced)
+                n_rows = 0
+                for i in range(m):
+                    if bt[i, p] != 0.0:
+                        rows[n_rows] = i
+                        n_rows += 1
+                _dual_step(bt, p, dc, rows, n_rows, value, n, row_start, row_col, row_k, y, reduced)
                 cb_y[p] = cb[p]
     return False
+
+
+@njit(cache=True)
+def _nonzeros(alpha, nz):
+    """nz[:cnt] = the positions where alpha is nonzero, in order; returns cnt."""
+    cnt = 0
+    for p in range(alpha.shape[0]):
+        if alpha[p] != 0.0:
+            nz[cnt] = p
+            cnt += 1
+    return cnt
+
+
+@njit(cache=True)
+def _out_of_bounds(lo, hi, j, v):
+    """v is outside j's bounds by more than the primal tolerance (as `_phase_costs`)."""
+    return v < lo[j] - PRIMAL_TOL * (1.0 + abs(lo[j])) or v > hi[j] + PRIMAL_TOL * (1.0 + abs(hi[j]))
 
 
 @njit(cache=True)
@@ -340,12 +427,13 @@ def _blocking(lo, hi, j, v, g, tol):
 
 
 @njit(cache=True)
-def _ratio_bound(lo, hi, head, x, alpha, direction):
+def _ratio_bound(lo, hi, head, x, alpha, direction, nz, cnt):
     """Harris's first pass: the largest step with every basic variable inside its bounds
-    widened by the primal tolerance (basic p moves by t * g[p])."""
-    m = head.shape[0]
+    widened by the primal tolerance (basic p moves by t * g[p]; only the positions nz[:cnt]
+    where alpha is nonzero can block)."""
     theta_max = np.inf
-    for p in range(m):
+    for q in range(cnt):
+        p = nz[q]
         g = -direction * alpha[p]
         if abs(g) <= PIVOT_TOL:
             continue
@@ -362,15 +450,15 @@ def _ratio_bound(lo, hi, head, x, alpha, direction):
 
 
 @njit(cache=True)
-def _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland):
+def _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland, nz, cnt):
     """Harris's second pass: among the rows blocking within theta_max, the largest pivot
     (Bland: the lowest variable index). Returns (row or -1, the bound it leaves at, step)."""
-    m = head.shape[0]
     leave = -1
     leave_to = 0
     theta = np.inf
     big = 0.0
-    for p in range(m):
+    for q in range(cnt):
+        p = nz[q]
         g = -direction * alpha[p]
         if abs(g) <= PIVOT_TOL:
             continue
@@ -402,25 +490,42 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
     cb_y = np.empty(m)      # the basic costs y is the solution for (y = B^-T cb_y)
     reduced = np.empty(nt)  # reduced costs for y (phase 1: without the structural costs)
     move = np.empty(nt, np.int8)
+    nz = np.empty(m, np.int64)
+    rows = np.empty(m, np.int64)
+    cnt = 0                 # alpha's nonzeros: the basic positions the last iteration moved
     row_start, row_col, row_k = _rows(start, index, n, m)
     fresh_y = True
+    fresh_cb = True
+    phase1 = True
     y_phase1 = False
     # fresh start from the stored inverse; rebuild it when it has seen many updates
     if work[0] >= REFACTOR:
         if not invert(start, index, value, head, n, bt):
             return SINGULAR, 0
         work[0] = 0
-    basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
+    _basic_update(start, index, value, n, head, status, x, lo, hi, bt)
     for j in range(nt):
         move[j] = _moves(status[j], x[j], lo[j], hi[j])
     iters = 0
     degenerate = 0
     while True:
         # phase: 1 while a basic variable is out of bounds
-        phase1 = _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb)
-        if not fresh_y:
+        changed = fresh_cb or phase1
+        if not changed:
+            # phase 2, and since cb was last computed only the basic variables at nz[:cnt]
+            # moved (the one entering at a pivot among them, its cost already in cb): back
+            # to phase 1 only if one of them left its bounds
+            for q in range(cnt):
+                j = head[nz[q]]
+                if _out_of_bounds(lo, hi, j, x[j]):
+                    changed = True
+                    break
+        if changed:
+            phase1 = _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb)
+            fresh_cb = False
+        if changed and not fresh_y:
             fresh_y = phase1 != y_phase1 or _dual_changes(bt, cb, cb_y, value, n, row_start,
-                                                          row_col, row_k, y, reduced)
+                                                          row_col, row_k, y, reduced, rows)
         if fresh_y:
             _duals(bt, cb, y)
             cb_y[:] = cb
@@ -436,9 +541,11 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         if iters >= max_iter:
             return ITERATIONS, iters
         _column(start, index, value, n, bt, enter, alpha)
+        cnt = _nonzeros(alpha, nz)
         # ratio test (Harris, two passes)
-        theta_max = _ratio_bound(lo, hi, head, x, alpha, direction)
-        leave, leave_to, theta = _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland)
+        theta_max = _ratio_bound(lo, hi, head, x, alpha, direction, nz, cnt)
+        leave, leave_to, theta = _ratio_leave(lo, hi, head, x, alpha, direction, theta_max, bland,
+                                              nz, cnt)
         # the entering variable's own range
         if direction > 0.0:
             span = hi[enter] - x[enter]
@@ -447,7 +554,8 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         if span < np.inf and (leave < 0 or span <= theta):
             # bound flip: no basis change
             t = max(span, 0.0)
-            for p in range(m):
+            for q in range(cnt):
+                p = nz[q]
                 x[head[p]] -= t * direction * alpha[p]
             if direction > 0.0:
                 x[enter] = hi[enter]
@@ -464,7 +572,8 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         if abs(alpha[leave]) <= PIVOT_TOL:
             return SINGULAR, iters
         t = theta
-        for p in range(m):
+        for q in range(cnt):
+            p = nz[q]
             x[head[p]] -= t * direction * alpha[p]
         x[enter] += t * direction
         out = head[leave]
@@ -475,11 +584,13 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         status[enter] = BASIC
         move[enter] = 0
         d_enter = _reduced(start, index, value, n, cost, y, enter, phase1)   # afresh
-        _pivot_update(bt, alpha, leave)
+        n_rows = _pivot_rows(bt, alpha, leave, nz, cnt, rows)
         # the duals of the new basis, whose position `leave` costs what the entering
         # variable does in this phase: y += d_enter * (row `leave` of the new B^-1)
-        _dual_step(bt, leave, d_enter, value, n, row_start, row_col, row_k, y, reduced)
+        _dual_step(bt, leave, d_enter, rows, n_rows, value, n, row_start, row_col, row_k, y,
+                   reduced)
         cb_y[leave] = 0.0 if phase1 or enter >= n else cost[enter]
+        cb[leave] = cb_y[leave]
         work[0] += 1
         iters += 1
         degenerate = degenerate + 1 if t == 0.0 else 0
@@ -491,6 +602,7 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
             for j in range(nt):
                 move[j] = _moves(status[j], x[j], lo[j], hi[j])
             fresh_y = True
+            fresh_cb = True
 
 
 @njit(cache=True)
