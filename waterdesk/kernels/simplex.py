@@ -304,6 +304,37 @@ def _dual_changes(bt, cb, cb_y, value, n, row_start, row_col, row_k, y, reduced,
 
 
 @njit(cache=True)
+def _candidates(move, cand):
+    """cand[:returned] = the variables that may move (move != 0), increasing."""
+    n_cand = 0
+    for j in range(move.shape[0]):
+        if move[j] != 0:
+            cand[n_cand] = j
+            n_cand += 1
+    return n_cand
+
+
+@njit(cache=True)
+def _swap_candidate(cand, n_cand, gone, new):
+    """The candidate list without `gone` (-1: none) and with `new` (-1: none), still
+    increasing. Returns its length."""
+    if gone >= 0:
+        q = np.searchsorted(cand[:n_cand], gone)
+        if q < n_cand and cand[q] == gone:
+            for r in range(q, n_cand - 1):
+                cand[r] = cand[r + 1]
+            n_cand -= 1
+    if new >= 0:
+        q = np.searchsorted(cand[:n_cand], new)
+        if not (q < n_cand and cand[q] == new):
+            for r in range(n_cand, q, -1):
+                cand[r] = cand[r - 1]
+            cand[q] = new
+            n_cand += 1
+    return n_cand
+
+
+@njit(cache=True)
 def _nonzeros(alpha, nz):
     """nz[:cnt] = the positions where alpha is nonzero, in order; returns cnt."""
     cnt = 0
@@ -382,15 +413,16 @@ def _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb):
 
 
 @njit(cache=True)
-def _price(reduced, move, bland):
+def _price(reduced, move, cand, n_cand, bland):
     """Pricing: Dantzig (largest reduced cost), or Bland's rule (first eligible) when
-    stalling, over the structural and row variables, given their reduced costs and the
-    ways they may move (`_moves`). Returns (entering variable or -1, direction +1 up /
-    -1 down)."""
+    stalling, over the variables that may move (cand[:n_cand], increasing: the nonbasic
+    ones not fixed), given their reduced costs and the ways they may move (`_moves`).
+    Returns (entering variable or -1, direction +1 up / -1 down)."""
     enter = -1
     best = 0.0
     direction = 0.0
-    for j in range(reduced.shape[0]):
+    for q in range(n_cand):
+        j = cand[q]
         # without branches until a candidate beats the best: the attractiveness of moving
         # j up (-d) or down (d) where it may move that way, else 0
         mv = move[j]
@@ -490,10 +522,11 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
     cb_y = np.empty(m)      # the basic costs y is the solution for (y = B^-T cb_y)
     reduced = np.empty(nt)  # reduced costs for y (phase 1: without the structural costs)
     move = np.empty(nt, np.int8)
+    cand = np.empty(nt, np.int64)
     nz = np.empty(m, np.int64)
     rows = np.empty(m, np.int64)
     cnt = 0                 # alpha's nonzeros: the basic positions the last iteration moved
-    row_start, row_col, row_k = _rows(start, index, n, m)
+    row_start = row_col = row_k = np.empty(0, np.int64)   # the matrix by rows, once needed
     fresh_y = True
     fresh_cb = True
     phase1 = True
@@ -506,6 +539,7 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
     _basic_update(start, index, value, n, head, status, x, lo, hi, bt)
     for j in range(nt):
         move[j] = _moves(status[j], x[j], lo[j], hi[j])
+    n_cand = _candidates(move, cand)
     iters = 0
     degenerate = 0
     while True:
@@ -523,6 +557,8 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         if changed:
             phase1 = _phase_costs(start, index, value, n, cost, lo, hi, head, x, cb)
             fresh_cb = False
+        if changed and not fresh_y and phase1 == y_phase1 and row_start.shape[0] == 0:
+            row_start, row_col, row_k = _rows(start, index, n, m)
         if changed and not fresh_y:
             fresh_y = phase1 != y_phase1 or _dual_changes(bt, cb, cb_y, value, n, row_start,
                                                           row_col, row_k, y, reduced, rows)
@@ -533,7 +569,7 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
             y_phase1 = phase1
             fresh_y = False
         bland = degenerate >= DEGENERATE_SWITCH
-        enter, direction = _price(reduced, move, bland)
+        enter, direction = _price(reduced, move, cand, n_cand, bland)
         if enter < 0:
             if phase1:
                 return INFEASIBLE, iters
@@ -564,6 +600,8 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
                 x[enter] = lo[enter]
                 status[enter] = AT_LO
             move[enter] = _moves(status[enter], x[enter], lo[enter], hi[enter])
+            if move[enter] == 0:
+                n_cand = _swap_candidate(cand, n_cand, enter, -1)
             iters += 1
             degenerate = degenerate + 1 if t == 0.0 else 0
             continue
@@ -583,8 +621,11 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         head[leave] = enter
         status[enter] = BASIC
         move[enter] = 0
+        n_cand = _swap_candidate(cand, n_cand, enter, out if move[out] != 0 else -1)
         d_enter = _reduced(start, index, value, n, cost, y, enter, phase1)   # afresh
         n_rows = _pivot_rows(bt, alpha, leave, nz, cnt, rows)
+        if row_start.shape[0] == 0:
+            row_start, row_col, row_k = _rows(start, index, n, m)
         # the duals of the new basis, whose position `leave` costs what the entering
         # variable does in this phase: y += d_enter * (row `leave` of the new B^-1)
         _dual_step(bt, leave, d_enter, rows, n_rows, value, n, row_start, row_col, row_k, y,
@@ -601,6 +642,7 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
             basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
             for j in range(nt):
                 move[j] = _moves(status[j], x[j], lo[j], hi[j])
+            n_cand = _candidates(move, cand)
             fresh_y = True
             fresh_cb = True
 
