@@ -304,10 +304,12 @@ def _dual_changes(bt, cb, cb_y, value, n, row_start, row_col, row_k, y, reduced,
 
 
 @njit(cache=True)
-def _candidates(move, cand):
-    """cand[:returned] = the variables that may move (move != 0), increasing."""
+def _candidates(status, x, lo, hi, move, cand):
+    """Every variable's `_moves` code, and cand[:returned] = the variables that may move
+    (code != 0), increasing."""
     n_cand = 0
     for j in range(move.shape[0]):
+        move[j] = _moves(status[j], x[j], lo[j], hi[j])
         if move[j] != 0:
             cand[n_cand] = j
             n_cand += 1
@@ -332,6 +334,37 @@ def _swap_candidate(cand, n_cand, gone, new):
             cand[q] = new
             n_cand += 1
     return n_cand
+
+
+@njit(cache=True)
+def _move(x, head, status, move, cand, n_cand, lo, hi, alpha, nz, cnt, enter, direction, t, leave,
+          leave_to):
+    """Move `enter` by t in `direction` (+1 up, -1 down) and the basic variables with it
+    (by -t * direction * alpha, at alpha's nonzeros nz[:cnt]); then either its bound
+    flips (leave < 0: to the bound it moved to) or it takes basis position `leave`, whose
+    variable leaves at leave_to. Keeps the move codes and the candidate list; returns its
+    length."""
+    for q in range(cnt):
+        p = nz[q]
+        x[head[p]] -= t * direction * alpha[p]
+    if leave < 0:
+        if direction > 0.0:
+            x[enter] = hi[enter]
+            status[enter] = AT_HI
+        else:
+            x[enter] = lo[enter]
+            status[enter] = AT_LO
+        move[enter] = _moves(status[enter], x[enter], lo[enter], hi[enter])
+        return _swap_candidate(cand, n_cand, enter, -1) if move[enter] == 0 else n_cand
+    x[enter] += t * direction
+    out = head[leave]
+    x[out] = lo[out] if leave_to == AT_LO else hi[out]
+    status[out] = leave_to
+    move[out] = _moves(leave_to, x[out], lo[out], hi[out])
+    head[leave] = enter
+    status[enter] = BASIC
+    move[enter] = 0
+    return _swap_candidate(cand, n_cand, enter, out if move[out] != 0 else -1)
 
 
 @njit(cache=True)
@@ -537,9 +570,7 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
             return SINGULAR, 0
         work[0] = 0
     _basic_update(start, index, value, n, head, status, x, lo, hi, bt)
-    for j in range(nt):
-        move[j] = _moves(status[j], x[j], lo[j], hi[j])
-    n_cand = _candidates(move, cand)
+    n_cand = _candidates(status, x, lo, hi, move, cand)
     iters = 0
     degenerate = 0
     while True:
@@ -590,18 +621,8 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         if span < np.inf and (leave < 0 or span <= theta):
             # bound flip: no basis change
             t = max(span, 0.0)
-            for q in range(cnt):
-                p = nz[q]
-                x[head[p]] -= t * direction * alpha[p]
-            if direction > 0.0:
-                x[enter] = hi[enter]
-                status[enter] = AT_HI
-            else:
-                x[enter] = lo[enter]
-                status[enter] = AT_LO
-            move[enter] = _moves(status[enter], x[enter], lo[enter], hi[enter])
-            if move[enter] == 0:
-                n_cand = _swap_candidate(cand, n_cand, enter, -1)
+            n_cand = _move(x, head, status, move, cand, n_cand, lo, hi, alpha, nz, cnt, enter,
+                           direction, t, -1, 0)
             iters += 1
             degenerate = degenerate + 1 if t == 0.0 else 0
             continue
@@ -610,18 +631,8 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
         if abs(alpha[leave]) <= PIVOT_TOL:
             return SINGULAR, iters
         t = theta
-        for q in range(cnt):
-            p = nz[q]
-            x[head[p]] -= t * direction * alpha[p]
-        x[enter] += t * direction
-        out = head[leave]
-        x[out] = lo[out] if leave_to == AT_LO else hi[out]
-        status[out] = leave_to
-        move[out] = _moves(leave_to, x[out], lo[out], hi[out])
-        head[leave] = enter
-        status[enter] = BASIC
-        move[enter] = 0
-        n_cand = _swap_candidate(cand, n_cand, enter, out if move[out] != 0 else -1)
+        n_cand = _move(x, head, status, move, cand, n_cand, lo, hi, alpha, nz, cnt, enter,
+                       direction, t, leave, leave_to)
         d_enter = _reduced(start, index, value, n, cost, y, enter, phase1)   # afresh
         n_rows = _pivot_rows(bt, alpha, leave, nz, cnt, rows)
         if row_start.shape[0] == 0:
@@ -640,9 +651,7 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
                 return SINGULAR, iters
             work[0] = 0
             basic_solution(start, index, value, n, head, status, x, lo, hi, bt)
-            for j in range(nt):
-                move[j] = _moves(status[j], x[j], lo[j], hi[j])
-            n_cand = _candidates(move, cand)
+            n_cand = _candidates(status, x, lo, hi, move, cand)
             fresh_y = True
             fresh_cb = True
 
