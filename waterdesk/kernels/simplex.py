@@ -154,8 +154,8 @@ def _basic_update(start, index, value, n, head, status, x, lo, hi, bt):
     for p in range(m):
         if not np.isfinite(x[head[p]]):
             x[head[p]] = 0.0
-    res = np.zeros(m)
-    size = np.zeros(m)
+    buf = np.zeros(3 * m)
+    res, size, xb = buf[:m], buf[m:2 * m], buf[2 * m:]
     for j in range(n):
         v = x[j]
         if v != 0.0:
@@ -163,7 +163,6 @@ def _basic_update(start, index, value, n, head, status, x, lo, hi, bt):
                 t = value[k] * v
                 res[index[k]] += t
                 size[index[k]] += abs(t)
-    xb = np.zeros(m)
     touched = False
     for i in range(m):
         r = res[i] - x[n + i]
@@ -550,14 +549,14 @@ def simplex(start, index, value, n, cost, lo, hi, head, status, x, bt, y, work, 
     calls). y holds the row duals at the end (dobj / d activity)."""
     m = head.shape[0]
     nt = n + m
-    alpha = np.empty(m)
-    cb = np.empty(m)
-    cb_y = np.empty(m)      # the basic costs y is the solution for (y = B^-T cb_y)
-    reduced = np.empty(nt)  # reduced costs for y (phase 1: without the structural costs)
-    move = np.empty(nt, np.int8)
-    cand = np.empty(nt, np.int64)
-    nz = np.empty(m, np.int64)
-    rows = np.empty(m, np.int64)
+    # work arrays, two allocations (a small step LP is solved in microseconds)
+    floats = np.empty(3 * m + nt)
+    alpha, cb = floats[:m], floats[m:2 * m]
+    cb_y = floats[2 * m:3 * m]  # the basic costs y is the solution for (y = B^-T cb_y)
+    reduced = floats[3 * m:]    # reduced costs for y (phase 1: without the structural costs)
+    ints = np.empty(2 * m + 2 * nt, np.int64)
+    nz, rows, cand = ints[:m], ints[m:2 * m], ints[2 * m:2 * m + nt]
+    move = ints[2 * m + nt:]
     cnt = 0                 # alpha's nonzeros: the basic positions the last iteration moved
     row_start = row_col = row_k = np.empty(0, np.int64)   # the matrix by rows, once needed
     fresh_y = True
