@@ -125,7 +125,7 @@ def _clauses(seed: int, basin: str) -> str:
 
 # derandomize: the same 15 networks every run, so CI cannot turn red on a new draw. A random
 # draw found seed 4260 / "month" / with clauses, where a stage optimum is flat and HiGHS's own
-# two simplex methods disagree (test_a_flat_optimum_parts_highs_from_itself_as_much)
+# two simplex methods disagree (test_a_flat_optimum_parts_highs_from_itself_more_than_from_the_engine)
 @settings(max_examples=15, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), timestep=st.sampled_from(["day", "dekad", "month"]),
@@ -213,12 +213,13 @@ def _gap(a: "object", b: "object") -> float:
     return gap
 
 
-def test_a_flat_optimum_parts_highs_from_itself_as_much(
+def test_a_flat_optimum_parts_highs_from_itself_more_than_from_the_engine(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Random network 4260 (monthly, clauses of every kind): the engine and HiGHS part by
-    about 1e-5 mcm in a canal's surplus, but deliver the same to 1e-6 mcm. The stage optimum
-    is flat there: HiGHS's primal simplex parts from its dual simplex (the reference) by as
-    much on the same sequence of LPs, so no solver's answer is the one to hold the engine to."""
+    """Random network 4260 (monthly, clauses of every kind): a stage optimum is flat there,
+    so HiGHS's primal simplex parts from its dual simplex (the reference) by about 1e-5 mcm
+    in a canal's surplus on the same sequence of LPs. The engine may sit anywhere in that
+    spread (an earlier version parted from the reference by as much): it must deliver the
+    same to 1e-6 mcm and be no further from the reference than HiGHS is from itself."""
     from waterdesk.allocate import solve as solve_mod
 
     basin, inflows = random_basin(4260, "month")
@@ -235,9 +236,10 @@ def test_a_flat_optimum_parts_highs_from_itself_as_much(
 
     monkeypatch.setattr(solve_mod, "_highs", primal)
     other = simulate(sc, engine="highs")
+    flat = _gap(other, dual)
+    assert flat > TOL_MCM                              # HiGHS parts from itself: the optimum is flat
     np.testing.assert_allclose(compiled.supplied, dual.supplied, rtol=0, atol=TOL_MCM)
-    assert _gap(compiled, dual) > TOL_MCM                 # the engine parts from the reference
-    assert _gap(other, dual) > 0.5 * _gap(compiled, dual)  # and HiGHS from itself as much
+    assert _gap(compiled, dual) <= flat                # the engine no further than that
     assert np.abs(compiled.mass_balance_error).max() <= 1e-6
 
 
