@@ -205,7 +205,8 @@ def per_step(nodes_list: list[int], repeat: int, say: Out) -> list[dict[str, Any
         "(prebuilt timesteps); bench_allocation.py")
     import waterdesk as wd
 
-    args = argparse.Namespace(days=DAYS, repeat=repeat, seed=SEED, solvers=["glpk-edge", "glpk"], keep=None)
+    args = argparse.Namespace(days=DAYS, repeat=repeat, seed=SEED, solvers=["glpk-edge", "glpk"], keep=None,
+                              no_highs=False)
     ba.warm_up(DAYS, SEED, args.solvers, wd)
     say(f"{'nodes':>5} | {'waterdesk':>9} | {'LP/step':>7} | {'Pywr run':>8} | {'Pywr core':>9} | "
         f"{'vs run (2x)':>11} | {'vs core (1x)':>12} | agreement")
