@@ -22,6 +22,7 @@ unwritable directory only costs the saving (logged at debug level); set
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import logging
@@ -77,15 +78,24 @@ def _add(h: Any, tag: str, value: Any) -> None:
     h.update(payload)
 
 
-def declaration_key(net: "Network", rows: "Sequence[ClauseRow]", clauses: "Sequence[Clause]") -> str:
-    """SHA-256 (hex) of everything that shapes the step LP, and of the code declaring it."""
+@functools.lru_cache(maxsize=4)
+def _code_digest(code: "tuple[Path, ...]") -> str:
+    """SHA-256 of the cache format, the versions and the declaring code, once per process
+    (the code a process runs is the code it imported: 10 ms a run of package metadata)."""
     h = hashlib.sha256()
     _add(h, "format", FORMAT)
     _add(h, "waterdesk", __version__)
     for dist in ("pyomo", "numpy", "scipy"):
         _add(h, dist, _version(dist))
-    for path in _CODE:
+    for path in code:
         _add(h, path.name, file_bytes(path))
+    return h.hexdigest()
+
+
+def declaration_key(net: "Network", rows: "Sequence[ClauseRow]", clauses: "Sequence[Clause]") -> str:
+    """SHA-256 (hex) of everything that shapes the step LP, and of the code declaring it."""
+    h = hashlib.sha256()
+    _add(h, "code", _code_digest(tuple(_CODE)))
     for f in dataclasses.fields(net):
         _add(h, "net." + f.name, getattr(net, f.name))
     for i, row in enumerate(rows):
