@@ -127,6 +127,25 @@ def test_run_members_gives_a_member_dimension_that_round_trips(tmp_path: Path) -
     np.testing.assert_array_equal(ds["supplied"].values, back["supplied"].values)
 
 
+def test_stacked_result_equals_the_members_results_joined_by_xarray() -> None:
+    """`result.members_dataset` stacks the members' arrays itself; the independent answer
+    is xarray's own concat of one Dataset per member (Syr Darya: clauses, salinity, energy)."""
+    from waterdesk import result
+
+    sc = wd.load_scenario(ROOT / "scenarios" / "syr-darya" / "baseline.toml",
+                          {"inflows.generate": {"years": 2, "members": 3, "seed": 5}, "scenario.end": "2002-09-30"})
+    sims = simulate_members(sc, list(sc.members))
+    stacked = result.members_dataset(sims, [0, 1, 2], "test")
+    parts = [result.to_dataset(sim, "test") for sim in sims]
+    varying = [n for n in parts[0].data_vars if n not in result.MEMBER_SHARED]
+    joined = xr.concat(parts, dim="member", data_vars=varying, coords="minimal", compat="equals",
+                       combine_attrs="override")
+    joined = joined.assign_coords(member=("member", np.arange(3, dtype=np.int32),
+                                          {"long_name": "member of the inflow ensemble"}))
+    xr.testing.assert_identical(stacked.drop_attrs(), joined.drop_attrs())
+    assert stacked["supplied"].dims == ("member", "time", "demand") and "salinity" in stacked
+
+
 def test_members_out_of_range_and_ensemble_results_in_the_commission_tools(tmp_path: Path) -> None:
     """An ensemble result: `waterdesk ledger` gives the probability of compliance per clause
     and window, equal to the share of members whose violation is nil in the file; `report`

@@ -48,7 +48,7 @@ MEMBER_SHARED = ("requested", "energy_target", "target_storage", "time_bounds", 
 def members_dataset(sims: list[Simulation], members: list[int], version: str) -> xr.Dataset:
     """The result of an ensemble run: each member's Dataset stacked along ``member``
     (docs/REFERENCE.md §8). Variables the members share (requests, coordinates) keep their dims."""
-    parts = [_parts(sim, version) for sim in sims]
+    parts = [_parts(sim, version, full=m == 0) for m, sim in enumerate(sims)]
     first, coords, attrs = parts[0]
     # the members' arrays stacked in numpy and one Dataset made (what xr.concat of one
     # Dataset per member gives, without building and aligning M Datasets); coordinates and
@@ -70,8 +70,10 @@ def to_dataset(sim: Simulation, version: str) -> xr.Dataset:
     return xr.Dataset(data_vars, coords=coords, attrs=attrs)
 
 
-def _parts(sim: Simulation, version: str) -> tuple[dict[str, xr.Variable], dict[str, xr.Variable], dict[str, Any]]:
-    """The variables, coordinates and attributes of a run's result Dataset."""
+def _parts(sim: Simulation, version: str, full: bool = True
+           ) -> tuple[dict[str, xr.Variable], dict[str, xr.Variable], dict[str, Any]]:
+    """The variables, coordinates and attributes of a run's result Dataset (not `full`: the
+    variables only, for the members after the first of a stacked result)."""
     net = sim.network
     sc = sim.scenario
     countries = list(sc.basin.countries)
@@ -93,6 +95,10 @@ def _parts(sim: Simulation, version: str) -> tuple[dict[str, xr.Variable], dict[
     data_vars = {}
     for name, (dims, units, long_name) in VARIABLES.items():
         data_vars[name] = xr.Variable(dims, values[name], {"units": units, "long_name": long_name})
+    if not full:
+        data_vars.update(_clause_variables(sim, None))
+        data_vars.update(salinity.result_variables(sim.salt))
+        return data_vars, {}, {}
     nodes = sc.basin.nodes
     coords = {
         "time": xr.Variable("time", sim.steps.start.astype("datetime64[ns]"),
@@ -166,8 +172,9 @@ CLAUSE_VARIABLES = {
 }
 
 
-def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[str, xr.Variable]:
-    """Per window and clause (docs/REFERENCE.md §8); `window` counts the windows of each clause."""
+def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable] | None) -> dict[str, xr.Variable]:
+    """Per window and clause (docs/REFERENCE.md §8); `window` counts the windows of each clause.
+    Adds the clause and window coordinates to `coords` (unless None)."""
     clauses = sim.scenario.clauses
     book = sim.clauses
     n_win = book.required.shape[1] if book is not None and clauses else 0
@@ -199,6 +206,8 @@ def _clause_variables(sim: Simulation, coords: dict[str, xr.Variable]) -> dict[s
                     covers[row.clause, d] = 1
     out["clause_covers"] = xr.Variable(("clause", "demand"), covers, {
         "long_name": "1 where the demand's deliveries count in the share or max_withdrawal clause"})
+    if coords is None:
+        return out
     start = np.full((n_win, len(clauses)), np.datetime64("NaT"), dtype="datetime64[ns]")
     end = start.copy()
     if book is not None:
