@@ -67,7 +67,7 @@ def read_inflow_members(path: Path, members: "list[int]", where: str = "inflows"
             data, problems = _read_netcdf(path, members, member_at or (path, None))
         elif suffix == ".csv":
             one, problems = _read_csv(path)
-            data = None if one is None else [one]
+            data = None if one is None else [one for _ in members]
             wrong = [m for m in members if m != 0]
             if wrong:
                 at = member_at or (path, None)
@@ -115,12 +115,14 @@ def _read_netcdf(path: Path, members: "list[int]", member_at: tuple[Path, int | 
             return None, problems
         if "member" not in da.dims:
             da = da.expand_dims("member")
-        da = da.transpose("member", "time", "node")
+        wanted = sorted(set(members))                   # only these are read, in one go
+        da = da.isel(member=wanted).transpose("member", "time", "node")
         start = np.asarray(da["time"].values).astype("datetime64[D]")
         nodes = tuple(str(n) for n in da["node"].values)
-        values = np.asarray(da.values, dtype=np.float64)     # one read of every member
+        values = np.asarray(da.values, dtype=np.float64)
     ends = _period_ends(start)
-    return [InflowData(nodes, start, ends, values[m], source=str(path)) for m in members], []
+    row = {m: i for i, m in enumerate(wanted)}
+    return [InflowData(nodes, start, ends, values[row[m]], source=str(path)) for m in members], []
 
 
 def read_members(scenario: "Scenario", members: list[int]) -> list[InflowData]:
