@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from waterdesk.errors import InfeasibleError, InputError, Problem
 from waterdesk.kernels import routing
-from waterdesk.kernels.salt import mix, record_step, salt_gradient
+from waterdesk.kernels.salt import mix, record_step, salt_gradient, water_columns
 from waterdesk.model.basin import Demand, Inflow, Reservoir
 from waterdesk.model.network import KIND_CODE, Network
 
@@ -176,18 +176,6 @@ class SaltTracker:
         self._b_salt *= self.delta[t]
         self._coef_t = t
 
-    def _water(self, x: F64, a_now: F64, b_mcm: F64) -> tuple[F64, F64, F64, F64, F64]:
-        """Reach entries and exits, deliveries, surpluses and sink outflows [mcm] of one
-        member's LP columns (values within solver tolerance below zero read as zero, as
-        kernels.step.record reads them)."""
-        lp = self.lp
-        x = np.where((x > -1e-6) & (x < 0.0), 0.0, x)
-        q = x[lp.col_q]
-        exits = a_now * q + b_mcm
-        sink_out = np.zeros(self.net.n_node)
-        sink_out[self.sink_node] = x[lp.col_out[self.sink_node]]
-        return q, exits, x[lp.col_x], x[lp.col_surplus], sink_out
-
     def _mix(self, t: int, m: int, q: F64, exits: F64, delivered: F64, surplus: F64,
              evap: F64) -> tuple[F64, F64, F64, F64, F64, F64]:
         net = self.net
@@ -238,7 +226,9 @@ class SaltTracker:
                    ) -> list[tuple[F64, float, float]]:
         """Per clause row at the trial point: (∂F/∂columns, F, W at the node)."""
         net = self.net
-        q, exits, delivered, surplus, _ = self._water(point, a_now, b_mcm)
+        lp = self.lp
+        q, exits, delivered, surplus, _ = water_columns(point, a_now, b_mcm, lp.col_q, lp.col_x, lp.col_surplus,
+                                                        lp.col_out, self.sink_node, self.net.n_node)
         conc, w_avail, s_avail, _, _, _ = self._mix(t, m, q, exits, delivered, surplus, evap)
         out = []
         for j in self.rows:

@@ -133,25 +133,15 @@ def balance(local_mcm: F64, c_local: F64, reach_from: I64, reach_to: I64, reach_
 
 
 @njit(cache=True)
-def record_step(x: F64, a_now: F64, b_mcm: F64, evap_mcm: F64, col_q: I64, col_x: I64, col_surplus: I64,
-                col_v: I64, col_out: I64, sink_node: I64, order: I64, sweeps: int, local_mcm: F64,
-                c_local: F64, reach_from: I64, reach_to: I64, a: F64, b_salt_t: F64, dem_node: I64,
-                dem_return: I64, dem_consumptive: F64, c_return: F64, node_res: I64, res_node: I64,
-                storage: F64, salt: F64, salinity: F64, salt_load: F64, balance_error: F64,
-                delivered_salinity: F64, return_salt: F64, salt_storage: F64, reach_salt_in: F64,
-                w_avail: F64, s_avail: F64) -> None:
-    """One member's step booked from its LP columns x (values within solver tolerance below
-    zero read as zero, as kernels.step.record reads them): `mix`, the salt left in each
-    reservoir, `balance`, and the step's rows of the outputs (salinity and delivered salinity
-    NaN where dry). Advances `salt` and `storage` to the step's end; leaves the reaches' salt
-    entries in reach_salt_in and the mixing volumes in w_avail, s_avail [mcm, t]."""
-    n_node = local_mcm.shape[0]
-    n_reach = reach_from.shape[0]
-    n_dem = dem_node.shape[0]
-    n_res = res_node.shape[0]
+def water_columns(x: F64, a_now: F64, b_mcm: F64, col_q: I64, col_x: I64, col_surplus: I64, col_out: I64,
+                  sink_node: I64, n_node: int) -> tuple[F64, F64, F64, F64, F64]:
+    """A step's realised water from one member's LP columns x [mcm]: reach entries q and
+    exits a·q + b, deliveries, surpluses and sink outflows (values within solver tolerance
+    below zero read as zero, as kernels.step.record reads them)."""
     v = np.empty(x.shape[0])
     for j in range(x.shape[0]):
         v[j] = 0.0 if -1e-6 < x[j] < 0.0 else x[j]
+    n_reach, n_dem = col_q.shape[0], col_x.shape[0]
     q, exits = np.empty(n_reach), np.empty(n_reach)
     for r in range(n_reach):
         q[r] = v[col_q[r]]
@@ -163,6 +153,27 @@ def record_step(x: F64, a_now: F64, b_mcm: F64, evap_mcm: F64, col_q: I64, col_x
     sink_out = np.zeros(n_node)
     for s in sink_node:
         sink_out[s] = v[col_out[s]]
+    return q, exits, delivered, surplus, sink_out
+
+
+@njit(cache=True)
+def record_step(x: F64, a_now: F64, b_mcm: F64, evap_mcm: F64, col_q: I64, col_x: I64, col_surplus: I64,
+                col_v: I64, col_out: I64, sink_node: I64, order: I64, sweeps: int, local_mcm: F64,
+                c_local: F64, reach_from: I64, reach_to: I64, a: F64, b_salt_t: F64, dem_node: I64,
+                dem_return: I64, dem_consumptive: F64, c_return: F64, node_res: I64, res_node: I64,
+                storage: F64, salt: F64, salinity: F64, salt_load: F64, balance_error: F64,
+                delivered_salinity: F64, return_salt: F64, salt_storage: F64, reach_salt_in: F64,
+                w_avail: F64, s_avail: F64) -> None:
+    """One member's step booked from its LP columns x (`water_columns`): `mix`, the salt left in each
+    reservoir, `balance`, and the step's rows of the outputs (salinity and delivered salinity
+    NaN where dry). Advances `salt` and `storage` to the step's end; leaves the reaches' salt
+    entries in reach_salt_in and the mixing volumes in w_avail, s_avail [mcm, t]."""
+    n_node = local_mcm.shape[0]
+    n_reach = reach_from.shape[0]
+    n_dem = dem_node.shape[0]
+    n_res = res_node.shape[0]
+    q, exits, delivered, surplus, sink_out = water_columns(x, a_now, b_mcm, col_q, col_x, col_surplus,
+                                                           col_out, sink_node, n_node)
     conc = np.zeros(n_node)
     salt_out = np.zeros(n_reach)
     ret = np.zeros(n_dem)
